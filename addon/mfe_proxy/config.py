@@ -1,0 +1,644 @@
+"""Loading and validating `microfrontends.json` (Vercel's format, also read by Turborepo).
+
+Everything wrong with a file is reported at once, each problem with its field path
+(`applications.docs.routing[0].paths[1]`) and a sentence a person can act on. Loading raises nothing
+but `ConfigError`, whatever the bytes on disk.
+"""
+
+import hashlib
+import ipaddress
+import itertools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import SplitResult, urlsplit
+
+import yaml
+
+from mfe_proxy import jsonc
+from mfe_proxy.errors import MfeError, PathPatternError
+from mfe_proxy.patterns import PathPattern, compile_pattern, patterns_overlap
+
+CONFIG_FILE_NAMES = (
+    "microfrontends.json",
+    "microfrontends.jsonc",
+    "microfrontends.yaml",
+    "microfrontends.yml",
+)
+DEFAULT_PROXY_PORT = 3024
+
+# Keys that Vercel's or Turborepo's formats define for other tools: accepted and ignored.
+_IGNORED_APPLICATION_KEYS = frozenset({"production", "vercel", "projectId"})
+_ASSET_PREFIX = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?")
+
+
+class ConfigProblem(NamedTuple):
+    """One thing wrong with a config: where (a field path, or a line and column) and what."""
+
+    where: str
+    message: str
+
+
+class ConfigError(MfeError):
+    """A config that cannot be used; `str()` names the file and lists every problem."""
+
+    def __init__(self, file: str, problems: list[ConfigProblem]) -> None:
+        self.file = file
+        self.problems = tuple(problems)
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        lines = [f"{where}: {message}" if where else message for where, message in self.problems]
+        if len(lines) == 1:
+            return f"{self.file}: {lines[0]}"
+        return f"{self.file}: {len(lines)} problems:\n" + "\n".join(f"  - {line}" for line in lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Scheme, host and port of an upstream or a fallback."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.netloc}"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One routing group of an application: its path patterns, and the flag that gates them, if any."""
+
+    paths: tuple[PathPattern, ...]
+    group: str | None = None
+    flag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    name: str
+    upstream: Origin
+    fallback: Origin | None
+    routes: tuple[Route, ...]
+    # The first is the prefix the application's assets are built with; all are routed to it.
+    asset_prefixes: tuple[str, ...]
+    package_name: str | None = None
+    task: str | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return not self.routes
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    file: str
+    applications: Mapping[str, Application]
+    default_application: Application
+    proxy_port: int = DEFAULT_PROXY_PORT
+    version: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+
+class _Object(dict[str, Any]):
+    """A parsed mapping that remembers keys the file repeated (JSON and YAML parsers keep the last)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _object_from_pairs(pairs: list[tuple[Any, Any]]) -> _Object:
+    obj = _Object(pairs)
+    if len(obj) != len(pairs):
+        seen: set[Any] = set()
+        obj.repeated = tuple(str(k) for k, _ in pairs if k in seen or seen.add(k))
+    return obj
+
+
+class _YamlLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Object:
+        self.flatten_mapping(node)
+        pairs = [
+            (self.construct_object(key, deep=deep), self.construct_object(value, deep=deep))
+            for key, value in node.value
+        ]
+        if any(not isinstance(key, str) for key, _ in pairs):
+            # Only string keys are meaningful; a number or date as a key is reported as text.
+            pairs = [(str(key), value) for key, value in pairs]
+        return _object_from_pairs(pairs)
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:map", _YamlLoader.construct_mapping)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Ports and asset prefixes derived from an application's name, exactly as Vercel and Turborepo do.
+
+
+def generated_port(name: str) -> int:
+    """The development port of an application that does not name one: JavaScript's 32-bit
+    `hash = hash * 31 + charCode` over the name's UTF-16 code units, then 3000 + |hash| % 5000."""
+    data = name.encode("utf-16-le", "surrogatepass")
+    value = 0
+    for i in range(0, len(data), 2):
+        value = (value * 31 + int.from_bytes(data[i : i + 2], "little")) & 0xFFFFFFFF
+    signed = value - (1 << 32) if value & 0x80000000 else value
+    return 3000 + abs(signed) % 5000
+
+
+def default_asset_prefix(name: str) -> str:
+    return "vc-ap-" + hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()[:6]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading files.
+
+
+def find_config(directory: Path) -> Path:
+    """The config file in `directory`, trying the names in `CONFIG_FILE_NAMES` in order."""
+    for name in CONFIG_FILE_NAMES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    names = ", ".join(CONFIG_FILE_NAMES)
+    raise ConfigError(
+        str(directory),
+        [ConfigProblem("", f"no config file here (looked for {names}); pass the path with mfe_config")],
+    )
+
+
+def load_config(path: Path | None = None, directory: Path | None = None) -> Config:
+    """Load the config at `path`, or the one found in `directory` (default: the working directory)."""
+    if path is None:
+        path = find_config(directory or Path.cwd())
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(str(path), [ConfigProblem("", f"cannot read the file: {error.strerror}")]) from None
+    return parse_config(data, str(path))
+
+
+def parse_config(data: bytes, file: str) -> Config:
+    """Parse and validate the bytes of a config file; `file` names it in messages and picks the
+    format (YAML for `.yaml`/`.yml`, JSONC, of which JSON is a part, for any other name)."""
+    document = _parse_document(data, file)
+    return _Validator(file).config(document)
+
+
+_EMPTY = ConfigProblem("", "the file is empty; it needs an `applications` object")
+
+
+def _parse_document(data: bytes, file: str) -> Any:
+    if file.endswith((".yaml", ".yml")):
+        try:
+            document = yaml.load(data, Loader=_YamlLoader)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(
+                file, [ConfigProblem(where, f"YAML syntax error: {error.problem or error.context}")]
+            ) from None
+        except (yaml.YAMLError, ValueError, RecursionError) as error:
+            message = f"YAML syntax error: {error}" if isinstance(error, yaml.YAMLError) else "not valid YAML"
+            raise ConfigError(file, [ConfigProblem("", message)]) from None
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            problem = ConfigProblem("", f"not UTF-8 text (byte {error.start} cannot be decoded)")
+            raise ConfigError(file, [problem]) from None
+        if not text.strip():
+            raise ConfigError(file, [_EMPTY])
+        try:
+            document = jsonc.loads(text, object_pairs_hook=_object_from_pairs)
+        except jsonc.JsoncSyntaxError as error:
+            where = f"line {error.line}, column {error.column}"
+            raise ConfigError(file, [ConfigProblem(where, f"JSON syntax error: {error.message}")]) from None
+    if document is None:
+        raise ConfigError(file, [_EMPTY])
+    return document
+
+
+# ---------------------------------------------------------------------------------------------------
+# Validation.
+
+
+def _child(parent: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if re.fullmatch(r"[A-Za-z_$][\w$-]*", key):
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{json.dumps(key)}]"
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    return names.get(type(value), type(value).__name__)
+
+
+class _Validator:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[ConfigProblem] = []
+        self.claims: list[_Claim] = []
+        self.warnings: list[str] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(ConfigProblem(where, message))
+
+    def expect(self, value: Any, kind: type, where: str, description: str) -> bool:
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if not ok:
+            self.problem(where, f"must be {description}, not {_type_name(value)}")
+        return ok
+
+    def keys(self, obj: _Object, where: str, known: frozenset[str], ignored: frozenset[str]) -> None:
+        for key in obj.repeated:
+            self.problem(_child(where, key), "appears more than once; keep one")
+        for key in obj:
+            if key not in known and key not in ignored:
+                allowed = ", ".join(sorted(known))
+                self.problem(_child(where, key), f"unknown key (expected one of: {allowed})")
+
+    def string(self, obj: _Object, key: str, where: str) -> str | None:
+        value = obj.get(key)
+        if value is None or not self.expect(value, str, _child(where, key), "a string"):
+            return None
+        if not value.strip():
+            self.problem(_child(where, key), "must not be empty")
+            return None
+        return value
+
+    # -- top level --------------------------------------------------------------------------------
+
+    def config(self, document: Any) -> Config:
+        if not isinstance(document, dict):
+            raise ConfigError(
+                self.file,
+                [ConfigProblem("", f"the top level must be an object, not {_type_name(document)}")],
+            )
+        if "partOf" in document:
+            owner = document["partOf"]
+            raise ConfigError(
+                self.file,
+                [
+                    ConfigProblem(
+                        "partOf",
+                        f"this is a child config: the routing lives in the microfrontends.json of the "
+                        f"package {json.dumps(owner)}; run the proxy with that file (mfe_config=PATH)",
+                    )
+                ],
+            )
+        self.keys(document, "", frozenset({"$schema", "version", "options", "applications"}), frozenset())
+        version = self.version(document.get("version"))
+        proxy_port = self.options(document.get("options"))
+        applications = self.applications(document.get("applications"))
+        default = self.default_application(applications)
+        if self.problems or default is None:
+            raise ConfigError(self.file, self.problems)
+        return Config(
+            file=self.file,
+            applications=applications,
+            default_application=default,
+            proxy_port=proxy_port,
+            version=version,
+            warnings=tuple(self.warnings),
+        )
+
+    def version(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # YAML reads `version: 1` as a number
+        if not self.expect(value, str, "version", 'a string such as "1"'):
+            return None
+        if value != "1":
+            self.warnings.append(
+                f'{self.file}: version {json.dumps(value)} is not "1"; reading it as version 1'
+            )
+        return value
+
+    def options(self, value: Any) -> int:
+        if value is None or not self.expect(value, dict, "options", "an object"):
+            return DEFAULT_PROXY_PORT
+        self.keys(value, "options", frozenset({"localProxyPort", "disableOverrides"}), frozenset())
+        if "disableOverrides" in value:
+            self.expect(value["disableOverrides"], bool, "options.disableOverrides", "true or false")
+        port = value.get("localProxyPort")
+        if port is None:
+            return DEFAULT_PROXY_PORT
+        if self.expect(port, int, "options.localProxyPort", "a port number") and not 0 < port < 65536:
+            self.problem("options.localProxyPort", f"{port} is not a port number (1 to 65535)")
+        return port if isinstance(port, int) and 0 < port < 65536 else DEFAULT_PROXY_PORT
+
+    # -- applications -----------------------------------------------------------------------------
+
+    def applications(self, value: Any) -> dict[str, Application]:
+        if value is None:
+            self.problem("applications", 'is missing: list the applications, e.g. {"web": {}}')
+            return {}
+        if not self.expect(value, dict, "applications", "an object of application names"):
+            return {}
+        for key in value.repeated:
+            self.problem(_child("applications", key), "appears more than once; keep one")
+        if not value:
+            self.problem("applications", "is empty: list at least the default application")
+        parsed = {}
+        for name, spec in value.items():
+            where = _child("applications", name)
+            if not name.strip():
+                self.problem(where, "an application name must not be empty")
+            elif self.expect(spec, dict, where, "an object"):
+                parsed[name] = self.application(name, spec, where)
+        fallback = next((app.fallback for app in parsed.values() if app.is_default), None)
+        if fallback is not None:
+            # A child application without a fallback of its own uses the default application's.
+            parsed = {
+                name: app if app.fallback or app.is_default else replace(app, fallback=fallback)
+                for name, app in parsed.items()
+            }
+        self.check_overlaps()
+        self.check_asset_prefixes(parsed)
+        return parsed
+
+    def application(self, name: str, spec: _Object, where: str) -> Application:
+        self.keys(
+            spec,
+            where,
+            frozenset({"packageName", "development", "routing", "assetPrefix"}),
+            _IGNORED_APPLICATION_KEYS,
+        )
+        package_name = self.string(spec, "packageName", where)
+        upstream, fallback, task = self.development(
+            name, spec.get("development"), _child(where, "development")
+        )
+        routes = (
+            self.routing(name, spec.get("routing"), _child(where, "routing")) if "routing" in spec else ()
+        )
+        asset_prefixes = self.asset_prefixes(name, spec, where, is_default="routing" not in spec)
+        return Application(name, upstream, fallback, routes, asset_prefixes, package_name, task)
+
+    def development(self, name: str, value: Any, where: str) -> tuple[Origin, Origin | None, str | None]:
+        upstream = Origin("http", "localhost", generated_port(name))
+        if value is None or not self.expect(value, dict, where, "an object"):
+            return upstream, None, None
+        if "localPort" in value:
+            self.problem(
+                _child(where, "localPort"), "was renamed to `local` (Vercel's format since 1.2.0); rename it"
+            )
+        self.keys(value, where, frozenset({"local", "fallback", "task"}), frozenset({"localPort"}))
+        if "local" in value:
+            upstream = self.local(name, value["local"], _child(where, "local")) or upstream
+        fallback = (
+            self.fallback(value["fallback"], _child(where, "fallback")) if "fallback" in value else None
+        )
+        return upstream, fallback, self.string(value, "task", where)
+
+    def local(self, name: str, value: Any, where: str) -> Origin | None:
+        if isinstance(value, dict):
+            return self.local_object(name, value, where)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Origin("http", "localhost", self.port(value, where))
+        if not isinstance(value, str):
+            self.problem(
+                where, f'must be a port, a host, host:port, a URL or {{"port": ...}}, not {_type_name(value)}'
+            )
+            return None
+        text = value.strip()
+        if text.isdecimal() and text.isascii():
+            return Origin("http", "localhost", self.port(int(text), where))
+        parts = self.url(text if "://" in text else f"http://{text}", where)
+        if parts is None:
+            return None
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username is not None:
+            self.problem(
+                where, f"{json.dumps(value)} must be a host and port only (no path, query or credentials)"
+            )
+            return None
+        return Origin(parts.scheme, parts.hostname or "localhost", parts.port or generated_port(name))
+
+    def local_object(self, name: str, value: _Object, where: str) -> Origin | None:
+        self.keys(value, where, frozenset({"port", "host", "protocol"}), frozenset())
+        port = value.get("port")
+        if port is not None:
+            port = (
+                self.port(port, _child(where, "port"))
+                if self.expect(port, int, _child(where, "port"), "a port number")
+                else None
+            )
+        host = self.string(value, "host", where)
+        if host is not None:
+            host = host.strip().removeprefix("[").removesuffix("]")
+            if not _valid_host(host):
+                self.problem(
+                    _child(where, "host"), f"{json.dumps(value['host'])} is not a host name or IP address"
+                )
+        protocol = self.string(value, "protocol", where)
+        if protocol is not None and protocol not in ("http", "https"):
+            self.problem(_child(where, "protocol"), f'must be "http" or "https", not {json.dumps(protocol)}')
+            protocol = None
+        return Origin(protocol or "http", (host or "localhost").lower(), port or generated_port(name))
+
+    def port(self, value: int, where: str) -> int:
+        if not 0 < value < 65536:
+            self.problem(where, f"{value} is not a port number (1 to 65535)")
+        return value
+
+    def url(self, text: str, where: str) -> SplitResult | None:
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 (validates the port, raising ValueError)
+        except ValueError as error:
+            self.problem(where, f"{json.dumps(text)} is not a valid URL: {error}")
+            return None
+        if parts.scheme not in ("http", "https"):
+            self.problem(
+                where, f'{json.dumps(text)}: the protocol must be http or https, not "{parts.scheme}"'
+            )
+            return None
+        if not parts.hostname or not _valid_host(parts.hostname):
+            self.problem(where, f"{json.dumps(text)} has no valid host name")
+            return None
+        return parts
+
+    def fallback(self, value: Any, where: str) -> Origin | None:
+        if not self.expect(value, str, where, 'a host or URL such as "my-app.vercel.app"'):
+            return None
+        text = value.strip()
+        parts = self.url(text if "://" in text else f"https://{text}", where)
+        if parts is None:
+            return None
+        wrong = [
+            label
+            for label, present in (
+                ("a path", parts.path not in ("", "/")),
+                ("a query", bool(parts.query)),
+                ("a fragment", bool(parts.fragment)),
+                ("credentials", parts.username is not None),
+            )
+            if present
+        ]
+        if wrong:
+            self.problem(
+                where,
+                f'{json.dumps(value)} has {" and ".join(wrong)}; a fallback is an origin only, like "https://my-app.vercel.app"',
+            )
+            return None
+        assert parts.hostname is not None
+        return Origin(parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+
+    def routing(self, name: str, value: Any, where: str) -> tuple[Route, ...]:
+        if not self.expect(value, list, where, "a list of routing groups"):
+            return ()
+        if not value:
+            self.problem(
+                where,
+                "is empty: list at least one group with paths, or remove `routing` to make this the "
+                "default application",
+            )
+        routes = []
+        for index, group in enumerate(value):
+            group_where = _child(where, index)
+            if not self.expect(group, dict, group_where, 'an object such as {"paths": ["/docs/:path*"]}'):
+                continue
+            self.keys(group, group_where, frozenset({"group", "flag", "paths"}), frozenset())
+            group_name = self.string(group, "group", group_where)
+            flag = self.string(group, "flag", group_where)
+            paths = group.get("paths")
+            paths_where = _child(group_where, "paths")
+            if paths is None:
+                self.problem(paths_where, "is missing: list the path patterns this group routes")
+                continue
+            if not self.expect(paths, list, paths_where, "a list of path patterns"):
+                continue
+            if not paths:
+                self.problem(paths_where, "is empty: list at least one path pattern")
+            routes.append(Route(tuple(self.patterns(name, paths, paths_where)), group_name, flag))
+        return tuple(routes)
+
+    def patterns(self, application: str, paths: list[Any], where: str) -> Iterator[PathPattern]:
+        seen: set[str] = set()
+        for index, source in enumerate(paths):
+            path_where = _child(where, index)
+            if not self.expect(source, str, path_where, "a path pattern string"):
+                continue
+            if source in seen:
+                self.problem(path_where, f"{json.dumps(source)} is listed twice")
+                continue
+            seen.add(source)
+            try:
+                pattern = compile_pattern(source)
+            except PathPatternError as error:
+                self.problem(path_where, str(error))
+                continue
+            self.claims.append(_Claim(application, path_where, pattern))
+            yield pattern
+
+    def asset_prefixes(self, name: str, spec: _Object, where: str, is_default: bool) -> tuple[str, ...]:
+        value = self.string(spec, "assetPrefix", where)
+        if is_default:
+            if value is not None:
+                self.problem(
+                    _child(where, "assetPrefix"),
+                    "only child applications have an asset prefix; the default application serves / itself",
+                )
+            return ()
+        if value is not None and not _ASSET_PREFIX.fullmatch(value):
+            self.problem(
+                _child(where, "assetPrefix"),
+                f"{json.dumps(value)} must be lowercase letters, digits and hyphens, starting with a letter "
+                "and not ending with a hyphen",
+            )
+            value = None
+        # Vercel's proxy also routes the name-based and the hashed prefix of an application that
+        # sets its own, so assets built before the prefix changed keep loading.
+        prefixes = [value, default_asset_prefix(name), f"vc-ap-{name.lower()}"]
+        return tuple(dict.fromkeys(p for p in prefixes if p and "/" not in p))
+
+    def default_application(self, applications: Mapping[str, Application]) -> Application | None:
+        defaults = [app for app in applications.values() if app.is_default]
+        if len(defaults) == 1:
+            return defaults[0]
+        if not defaults and applications:
+            self.problem(
+                "applications",
+                "no default application: exactly one application must have no `routing`; it serves every "
+                "path that no other application claims",
+            )
+        elif len(defaults) > 1:
+            names = ", ".join(app.name for app in defaults)
+            self.problem(
+                "applications",
+                f"{len(defaults)} applications have no `routing` ({names}); exactly one (the default "
+                "application) may omit it, give the others the paths they serve",
+            )
+        return None
+
+    def check_overlaps(self) -> None:
+        for a, b in self.comparable_claims():
+            if a.application == b.application:
+                continue
+            if a.pattern.source == b.pattern.source:
+                self.problem(
+                    b.where, f"{json.dumps(b.pattern.source)} is also claimed by {a.application} ({a.where})"
+                )
+            elif patterns_overlap(a.pattern, b.pattern):
+                self.problem(
+                    b.where,
+                    f"{json.dumps(b.pattern.source)} overlaps {json.dumps(a.pattern.source)} of "
+                    f"{a.application} ({a.where}): a path can belong to one application only",
+                )
+
+    def comparable_claims(self) -> Iterator[tuple["_Claim", "_Claim"]]:
+        """Pairs of claims that might overlap. Patterns whose first segments are different literals
+        never do, so each is compared only within its first segment's bucket and with the patterns
+        that start with a parameter: linear in the number of patterns for usual configs."""
+        buckets: dict[str, list[_Claim]] = {}
+        for claim in self.claims:
+            prefix = claim.pattern.literal_prefix
+            buckets.setdefault(prefix[0] if prefix else "", []).append(claim)
+        dynamic = buckets.pop("", [])
+        for bucket in [*buckets.values(), dynamic]:
+            yield from itertools.combinations(bucket, 2)
+            if bucket is not dynamic:
+                yield from itertools.product(dynamic, bucket)
+
+    def check_asset_prefixes(self, applications: Mapping[str, Application]) -> None:
+        owners: dict[str, str] = {}
+        for app in applications.values():
+            for prefix in app.asset_prefixes:
+                owner = owners.setdefault(prefix, app.name)
+                if owner != app.name:
+                    self.problem(
+                        _child(_child("applications", app.name), "assetPrefix"),
+                        f"the asset prefix {json.dumps(prefix)} is also one of {owner}'s",
+                    )
+
+
+class _Claim(NamedTuple):
+    application: str
+    where: str
+    pattern: PathPattern
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return _HOST_NAME.fullmatch(host) is not None
+    return True
