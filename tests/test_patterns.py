@@ -232,7 +232,7 @@ def test_rejections_say_what_is_wrong(expression, fragments):
     with pytest.raises(PathPatternError) as raised:
         compile_pattern(expression)
     message = str(raised.value)
-    assert message.startswith(json.dumps(expression) + " ")
+    assert message.startswith(json.dumps(expression, ensure_ascii=False) + " ")
     for fragment in fragments:
         assert fragment in message
 

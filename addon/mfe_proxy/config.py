@@ -8,7 +8,6 @@ but `ConfigError`, whatever the bytes on disk.
 import hashlib
 import ipaddress
 import itertools
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +18,7 @@ from urllib.parse import SplitResult, urlsplit
 import yaml
 
 from mfe_proxy import jsonc
-from mfe_proxy.errors import MfeError, PathPatternError
+from mfe_proxy.errors import MfeError, PathPatternError, quote
 from mfe_proxy.patterns import PathPattern, compile_pattern, patterns_overlap
 
 CONFIG_FILE_NAMES = (
@@ -239,7 +238,7 @@ def _child(parent: str, key: str | int) -> str:
         return f"{parent}[{key}]"
     if re.fullmatch(r"[A-Za-z_$][\w$-]*", key):
         return f"{parent}.{key}" if parent else key
-    return f"{parent}[{json.dumps(key)}]"
+    return f"{parent}[{quote(key)}]"
 
 
 def _type_name(value: Any) -> str:
@@ -300,7 +299,7 @@ class _Validator:
                     ConfigProblem(
                         "partOf",
                         f"this is a child config: the routing lives in the microfrontends.json of the "
-                        f"package {json.dumps(owner)}; run the proxy with that file (mfe_config=PATH)",
+                        f"package {quote(owner)}; run the proxy with that file (mfe_config=PATH)",
                     )
                 ],
             )
@@ -328,9 +327,7 @@ class _Validator:
         if not self.expect(value, str, "version", 'a string such as "1"'):
             return None
         if value != "1":
-            self.warnings.append(
-                f'{self.file}: version {json.dumps(value)} is not "1"; reading it as version 1'
-            )
+            self.warnings.append(f'{self.file}: version {quote(value)} is not "1"; reading it as version 1')
         return value
 
     def options(self, value: Any) -> int:
@@ -427,7 +424,7 @@ class _Validator:
             return None
         if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username is not None:
             self.problem(
-                where, f"{json.dumps(value)} must be a host and port only (no path, query or credentials)"
+                where, f"{quote(value)} must be a host and port only (no path, query or credentials)"
             )
             return None
         return Origin(parts.scheme, parts.hostname or "localhost", parts.port or generated_port(name))
@@ -446,11 +443,11 @@ class _Validator:
             host = host.strip().removeprefix("[").removesuffix("]")
             if not _valid_host(host):
                 self.problem(
-                    _child(where, "host"), f"{json.dumps(value['host'])} is not a host name or IP address"
+                    _child(where, "host"), f"{quote(value['host'])} is not a host name or IP address"
                 )
         protocol = self.string(value, "protocol", where)
         if protocol is not None and protocol not in ("http", "https"):
-            self.problem(_child(where, "protocol"), f'must be "http" or "https", not {json.dumps(protocol)}')
+            self.problem(_child(where, "protocol"), f'must be "http" or "https", not {quote(protocol)}')
             protocol = None
         return Origin(protocol or "http", (host or "localhost").lower(), port or generated_port(name))
 
@@ -464,15 +461,13 @@ class _Validator:
             parts = urlsplit(text)
             parts.port  # noqa: B018 (validates the port, raising ValueError)
         except ValueError as error:
-            self.problem(where, f"{json.dumps(text)} is not a valid URL: {error}")
+            self.problem(where, f"{quote(text)} is not a valid URL: {error}")
             return None
         if parts.scheme not in ("http", "https"):
-            self.problem(
-                where, f'{json.dumps(text)}: the protocol must be http or https, not "{parts.scheme}"'
-            )
+            self.problem(where, f'{quote(text)}: the protocol must be http or https, not "{parts.scheme}"')
             return None
         if not parts.hostname or not _valid_host(parts.hostname):
-            self.problem(where, f"{json.dumps(text)} has no valid host name")
+            self.problem(where, f"{quote(text)} has no valid host name")
             return None
         return parts
 
@@ -496,7 +491,7 @@ class _Validator:
         if wrong:
             self.problem(
                 where,
-                f'{json.dumps(value)} has {" and ".join(wrong)}; a fallback is an origin only, like "https://my-app.vercel.app"',
+                f'{quote(value)} has {" and ".join(wrong)}; a fallback is an origin only, like "https://my-app.vercel.app"',
             )
             return None
         assert parts.hostname is not None
@@ -538,7 +533,7 @@ class _Validator:
             if not self.expect(source, str, path_where, "a path pattern string"):
                 continue
             if source in seen:
-                self.problem(path_where, f"{json.dumps(source)} is listed twice")
+                self.problem(path_where, f"{quote(source)} is listed twice")
                 continue
             seen.add(source)
             try:
@@ -561,7 +556,7 @@ class _Validator:
         if value is not None and not _ASSET_PREFIX.fullmatch(value):
             self.problem(
                 _child(where, "assetPrefix"),
-                f"{json.dumps(value)} must be lowercase letters, digits and hyphens, starting with a letter "
+                f"{quote(value)} must be lowercase letters, digits and hyphens, starting with a letter "
                 "and not ending with a hyphen",
             )
             value = None
@@ -595,12 +590,12 @@ class _Validator:
                 continue
             if a.pattern.source == b.pattern.source:
                 self.problem(
-                    b.where, f"{json.dumps(b.pattern.source)} is also claimed by {a.application} ({a.where})"
+                    b.where, f"{quote(b.pattern.source)} is also claimed by {a.application} ({a.where})"
                 )
             elif patterns_overlap(a.pattern, b.pattern):
                 self.problem(
                     b.where,
-                    f"{json.dumps(b.pattern.source)} overlaps {json.dumps(a.pattern.source)} of "
+                    f"{quote(b.pattern.source)} overlaps {quote(a.pattern.source)} of "
                     f"{a.application} ({a.where}): a path can belong to one application only",
                 )
 
@@ -626,7 +621,7 @@ class _Validator:
                 if owner != app.name:
                     self.problem(
                         _child(_child("applications", app.name), "assetPrefix"),
-                        f"the asset prefix {json.dumps(prefix)} is also one of {owner}'s",
+                        f"the asset prefix {quote(prefix)} is also one of {owner}'s",
                     )
 
 

@@ -1,5 +1,7 @@
 """The project's own error types: everything the pure modules raise derives from ``MfeError``."""
 
+import json
+
 
 class MfeError(Exception):
     """Base of every error mfe-proxy raises on purpose."""
@@ -7,3 +9,8 @@ class MfeError(Exception):
 
 class PathPatternError(MfeError):
     """A path pattern that cannot be compiled; the message says what is wrong, for a person."""
+
+
+def quote(value: object) -> str:
+    """A config value as it would be written in the JSON file, for messages; non-ASCII kept readable."""
+    return json.dumps(value, ensure_ascii=False)

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import bisect
 import functools
-import json
 import re
 import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
-from mfe_proxy.errors import PathPatternError
+from mfe_proxy.errors import PathPatternError, quote
 
 _FLAGS = re.IGNORECASE | re.ASCII
 _NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_")
@@ -50,13 +49,9 @@ _NOT_IN_PATHNAME = re.compile(r"[^\x21-\x7e]")
 _OVERLAP_SEARCH_LIMIT = 10_000
 
 
-def _quote(text: str) -> str:
-    return json.dumps(text)
-
-
 def _escaped(char: str) -> str:
     """How to write `char` escaped, quoted as in the JSON config file."""
-    return _quote("\\" + char)
+    return quote("\\" + char)
 
 
 def _escape(text: str) -> str:
@@ -373,7 +368,7 @@ class _Fail:
         self.source = source
 
     def __call__(self, problem: str) -> PathPatternError:
-        return PathPatternError(f"{_quote(self.source)} {problem}")
+        return PathPatternError(f"{quote(self.source)} {problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +389,7 @@ class _Param:
 
     def describe(self) -> str:
         pattern = f"({self.pattern})" if self.pattern else ""
-        return _quote(f"{':' if self.name else ''}{self.name}{pattern}{self.modifier}")
+        return quote(f"{':' if self.name else ''}{self.name}{pattern}{self.modifier}")
 
 
 def _lex(source: str, fail: _Fail) -> list[_Token]:
@@ -539,7 +534,7 @@ def _guard(result: list[str | _Param], prefix: str, name: str, fail: _Fail) -> s
     text = prefix or (previous if isinstance(previous, str) else "")
     if isinstance(previous, _Param) and not text:
         raise fail(
-            f"has the parameters {previous.describe()} and {_quote(':' + name)} with nothing "
+            f"has the parameters {previous.describe()} and {quote(':' + name)} with nothing "
             "between them; Vercel allows one parameter per path segment"
         )
     if not text or any(d in text for d in _DELIMITERS):
@@ -560,10 +555,10 @@ class _Compiled:
 def _compile(source: str) -> _Compiled:
     fail = _Fail(source)
     if not source.startswith("/"):
-        raise fail(f'must start with "/" (write {_quote("/" + source)})')
+        raise fail(f'must start with "/" (write {quote("/" + source)})')
     if source.endswith("/") and source != "/":
         raise fail(
-            f'must not end with "/": write {_quote(source.rstrip("/") or "/")}, which also matches the '
+            f'must not end with "/": write {quote(source.rstrip("/") or "/")}, which also matches the '
             'path with a trailing "/"'
         )
     bad = _NOT_IN_PATHNAME.search(source)
@@ -573,8 +568,8 @@ def _compile(source: str) -> _Compiled:
         # Vercel tests patterns against URL.pathname, which is percent-encoded, so such a literal
         # would silently never match there; rejecting it says so instead.
         raise fail(
-            f"contains {_quote(char)} (U+{ord(char):04X}) at position {bad.start()}, which never appears "
-            f"in a request pathname: clients send it percent-encoded, so write {_quote(encoded)} instead"
+            f"contains {quote(char)} (U+{ord(char):04X}) at position {bad.start()}, which never appears "
+            f"in a request pathname: clients send it percent-encoded, so write {quote(encoded)} instead"
         )
     tokens = _parse(source, fail)
     params = [t for t in tokens if isinstance(t, _Param)]
@@ -616,7 +611,7 @@ def _check_param(param: _Param, last: bool, fail: _Fail) -> None:
     if not param.name:
         raise fail(
             f"has the unnamed group {param.describe()}; only named parameters are allowed: add a name, "
-            f"e.g. {_quote(':path(' + param.pattern + ')')}"
+            f"e.g. {quote(':path(' + param.pattern + ')')}"
         )
     if param.pattern and not _VERCEL_PATTERN.fullmatch(_ESCAPE.sub("", param.pattern)):
         raise fail(
@@ -632,7 +627,7 @@ def _check_param(param: _Param, last: bool, fail: _Fail) -> None:
     if param.modifier and not param.prefix:
         raise fail(
             f'repeats {param.describe()} without a "/" or "." right before it; give it its own segment, '
-            f"e.g. {_quote('/:' + param.name + param.modifier)}"
+            f"e.g. {quote('/:' + param.name + param.modifier)}"
         )
 
 
