@@ -333,6 +333,7 @@ def test_every_problem_is_reported_together():
     [
         (3001, ("http", "localhost", 3001)),
         ("3002", ("http", "localhost", 3002)),
+        (" 3003 ", ("http", "localhost", 3003)),
         ("my.localhost.me", ("http", "my.localhost.me", 6955)),
         ("my.localhost.me:8080", ("http", "my.localhost.me", 8080)),
         ("127.0.0.1:4000", ("http", "127.0.0.1", 4000)),
@@ -357,11 +358,15 @@ def test_development_local_forms(local, origin):
     [
         (0, "0 is not a port number"),
         ("70000", "70000 is not a port number"),
-        ("localhost:99999", "is not a valid URL"),
+        ("localhost:99999", '"localhost:99999" is not a valid host or URL: Port out of range'),
+        ("localhost:0", "0 is not a port number"),
         ("ftp://localhost:21", "the protocol must be http or https"),
-        ("localhost:3000/docs", "must be a host and port only"),
-        ("http://user:pw@localhost:3000", "must be a host and port only"),
-        ("http://localhost:3000?x=1", "must be a host and port only"),
+        (
+            "localhost:3000/docs",
+            '"localhost:3000/docs" has a path; write an origin only, like "http://localhost:3000"',
+        ),
+        ("http://user:pw@localhost:3000", "has credentials; write an origin only"),
+        ("http://localhost:3000?x=1", "has a query; write an origin only"),
         ("http://", "has no valid host name"),
         ("bad host:3000", "has no valid host name"),
         (True, "must be a port, a host, host:port, a URL"),

@@ -223,6 +223,7 @@ def test_options_asterisk_goes_to_the_default_application(router):
         ("/a/./b/.", "/a/b/"),
         ("/..", "/"),
         ("/docs/café", "/docs/caf%C3%A9"),
+        (b"/docs/\xff\xfe".decode("utf-8", "surrogateescape"), "/docs/%FF%FE"),  # as mitmproxy decodes it
         ("/a b", "/a%20b"),
         ("/a\\b", "/a/b"),
         ("/%64ocs", "/%64ocs"),
@@ -245,7 +246,9 @@ def test_many_applications_route_by_pattern():
 @settings(max_examples=500, deadline=None)
 @given(
     st.sampled_from(["GET", "POST", "OPTIONS", "CONNECT", "HEAD"]),
-    st.text(max_size=40) | st.text(alphabet="/\\.%2e?&=#abcdocsvc-ap-", max_size=40).map(lambda t: "/" + t),
+    st.text(max_size=40)
+    | st.text(alphabet="/\\.%2e?&=#abcdocsvc-ap-", max_size=40).map(lambda t: "/" + t)
+    | st.binary(max_size=40).map(lambda b: "/" + b.decode("utf-8", "surrogateescape")),
     st.dictionaries(st.sampled_from(["x-vercel-mfe-zone", "referer"]), st.text(max_size=10), max_size=2),
 )
 def test_route_never_raises_and_always_decides(router, method, target, headers):

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -337,11 +337,9 @@ class _Validator:
         if "disableOverrides" in value:
             self.expect(value["disableOverrides"], bool, "options.disableOverrides", "true or false")
         port = value.get("localProxyPort")
-        if port is None:
+        if port is None or not self.expect(port, int, "options.localProxyPort", "a port number"):
             return DEFAULT_PROXY_PORT
-        if self.expect(port, int, "options.localProxyPort", "a port number") and not 0 < port < 65536:
-            self.problem("options.localProxyPort", f"{port} is not a port number (1 to 65535)")
-        return port if isinstance(port, int) and 0 < port < 65536 else DEFAULT_PROXY_PORT
+        return self.port(port, "options.localProxyPort")
 
     # -- applications -----------------------------------------------------------------------------
 
@@ -416,28 +414,15 @@ class _Validator:
                 where, f'must be a port, a host, host:port, a URL or {{"port": ...}}, not {_type_name(value)}'
             )
             return None
-        text = value.strip()
-        if text.isdecimal() and text.isascii():
-            return Origin("http", "localhost", self.port(int(text), where))
-        parts = self.url(text if "://" in text else f"http://{text}", where)
-        if parts is None:
-            return None
-        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username is not None:
-            self.problem(
-                where, f"{quote(value)} must be a host and port only (no path, query or credentials)"
-            )
-            return None
-        return Origin(parts.scheme, parts.hostname or "localhost", parts.port or generated_port(name))
+        if value.strip().isdecimal() and value.isascii():
+            return Origin("http", "localhost", self.port(int(value), where))
+        return self.origin(value, "http", where, example="localhost:3000", default_port=generated_port(name))
 
     def local_object(self, name: str, value: _Object, where: str) -> Origin | None:
         self.keys(value, where, frozenset({"port", "host", "protocol"}), frozenset())
         port = value.get("port")
-        if port is not None:
-            port = (
-                self.port(port, _child(where, "port"))
-                if self.expect(port, int, _child(where, "port"), "a port number")
-                else None
-            )
+        if port is not None and self.expect(port, int, _child(where, "port"), "a port number"):
+            self.port(port, _child(where, "port"))
         host = self.string(value, "host", where)
         if host is not None:
             host = host.strip().removeprefix("[").removesuffix("]")
@@ -448,7 +433,6 @@ class _Validator:
         protocol = self.string(value, "protocol", where)
         if protocol is not None and protocol not in ("http", "https"):
             self.problem(_child(where, "protocol"), f'must be "http" or "https", not {quote(protocol)}')
-            protocol = None
         return Origin(protocol or "http", (host or "localhost").lower(), port or generated_port(name))
 
     def port(self, value: int, where: str) -> int:
@@ -456,29 +440,30 @@ class _Validator:
             self.problem(where, f"{value} is not a port number (1 to 65535)")
         return value
 
-    def url(self, text: str, where: str) -> SplitResult | None:
-        try:
-            parts = urlsplit(text)
-            parts.port  # noqa: B018 (validates the port, raising ValueError)
-        except ValueError as error:
-            self.problem(where, f"{quote(text)} is not a valid URL: {error}")
-            return None
-        if parts.scheme not in ("http", "https"):
-            self.problem(where, f'{quote(text)}: the protocol must be http or https, not "{parts.scheme}"')
-            return None
-        if not parts.hostname or not _valid_host(parts.hostname):
-            self.problem(where, f"{quote(text)} has no valid host name")
-            return None
-        return parts
-
     def fallback(self, value: Any, where: str) -> Origin | None:
         if not self.expect(value, str, where, 'a host or URL such as "my-app.vercel.app"'):
             return None
+        return self.origin(value, "https", where, example="my-app.vercel.app", default_port=None)
+
+    def origin(
+        self, value: str, scheme: str, where: str, example: str, default_port: int | None
+    ) -> Origin | None:
+        """A host, host:port or URL that names an origin and nothing more. Without a port,
+        `default_port` or else the scheme's."""
         text = value.strip()
-        parts = self.url(text if "://" in text else f"https://{text}", where)
-        if parts is None:
+        try:
+            parts = urlsplit(text if "://" in text else f"{scheme}://{text}")
+            port = parts.port
+        except ValueError as error:
+            self.problem(where, f"{quote(value)} is not a valid host or URL: {error}")
             return None
-        wrong = [
+        if parts.scheme not in ("http", "https"):
+            self.problem(where, f'{quote(value)}: the protocol must be http or https, not "{parts.scheme}"')
+            return None
+        if not parts.hostname or not _valid_host(parts.hostname):
+            self.problem(where, f"{quote(value)} has no valid host name")
+            return None
+        extra = [
             label
             for label, present in (
                 ("a path", parts.path not in ("", "/")),
@@ -488,14 +473,15 @@ class _Validator:
             )
             if present
         ]
-        if wrong:
+        if extra:
             self.problem(
                 where,
-                f'{quote(value)} has {" and ".join(wrong)}; a fallback is an origin only, like "https://my-app.vercel.app"',
+                f'{quote(value)} has {" and ".join(extra)}; write an origin only, like "{scheme}://{example}"',
             )
             return None
-        assert parts.hostname is not None
-        return Origin(parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        if port is None:
+            port = default_port or (443 if parts.scheme == "https" else 80)
+        return Origin(parts.scheme, parts.hostname, self.port(port, where))
 
     def routing(self, name: str, value: Any, where: str) -> tuple[Route, ...]:
         if not self.expect(value, list, where, "a list of routing groups"):

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import NamedTuple
+from urllib.parse import quote_from_bytes
 
 import ada_url
 
@@ -27,6 +28,7 @@ ZONE_HEADER = "x-vercel-mfe-zone"
 
 # A pathname containing none of these is already what the WHATWG URL parser would make of it.
 _NEEDS_URL_PARSER = re.compile(r"""/\.|%2e|\\|[^\x21-\x7e]|["<>`{}^#]""", re.IGNORECASE)
+_ASCII = "".join(map(chr, range(128)))
 _REPEATED_SLASHES = re.compile(r"[/\\]{2,}")
 _FLAG_PAIR = re.compile(rf"(?:^|&){re.escape(FLAG_PARAMETER)}=([^&]*)")
 _FLAG_VALUES = {"true": True, "false": False}
@@ -100,6 +102,10 @@ def pathname(target: str) -> str:
     path = target.partition("?")[0]
     if _NEEDS_URL_PARSER.search(path) is None:
         return path
+    if not path.isascii():
+        # mitmproxy hands over undecodable bytes as lone surrogates ("surrogateescape"); encoding
+        # every non-ASCII byte as %XX is what the URL parser does to valid UTF-8 anyway.
+        path = quote_from_bytes(path.encode("utf-8", "surrogateescape"), safe=_ASCII)
     return ada_url.URL("http://localhost" + path).pathname
 
 
