@@ -81,6 +81,7 @@ def test_a_bad_mfe_python_is_named(scratch):
     assert "MFE_PYTHON=/nonexistent/python is not a usable Python >= 3.12" in result.stderr
 
 
+@pytest.mark.timeout(600)  # two real installs from the package index
 def test_finds_pyenvs_interpreter_past_failing_shims_and_reruns_as_a_no_op(scratch):
     add_shim(scratch, "python3.13")
     add_shim(scratch, "python3.12")
