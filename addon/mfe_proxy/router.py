@@ -99,7 +99,11 @@ class _Candidate(NamedTuple):
 
 def pathname(target: str) -> str:
     """The pathname Vercel's proxy matches: `new URL("http://host" + target).pathname`."""
-    path = target.partition("?")[0]
+    return _pathname_of_path(target.partition("?")[0])
+
+
+def _pathname_of_path(path: str) -> str:
+    """`pathname` of a target whose query is already off."""
     if _NEEDS_URL_PARSER.search(path) is None:
         return path
     if not path.isascii():
@@ -154,7 +158,7 @@ class Router:
             collapsed = _REPEATED_SLASHES.sub("/", path)
             if collapsed != path:
                 return Redirect(collapsed + question + query)
-        name = pathname(path)
+        name = _pathname_of_path(path)
         if name.startswith("/.well-known/"):
             endpoint = _endpoint(name)
             if endpoint is not None:
