@@ -10,10 +10,10 @@ client sent it. The README's "Routing semantics" section lists each choice and w
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import NamedTuple
-from urllib.parse import quote_from_bytes
+from urllib.parse import parse_qsl, quote_from_bytes, unquote
 
 import ada_url
 
@@ -33,6 +33,11 @@ _REPEATED_SLASHES = re.compile(r"[/\\]{2,}")
 _FLAG_PAIR = re.compile(rf"(?:^|&){re.escape(FLAG_PARAMETER)}=([^&]*)")
 _FLAG_VALUES = {"true": True, "false": False}
 
+# Next.js dev endpoints a page always requests at the root, whichever application served the page.
+_BY_REFERER = frozenset({"/__nextjs_original-stack-frame", "/__nextjs_original-stack-frames"})
+_IMAGE_OPTIMIZER = "/_next/image"
+_SOURCE_MAP = "/__nextjs_source-map"
+
 
 class Reason(enum.StrEnum):
     """Why a request went to its application."""
@@ -41,6 +46,7 @@ class Reason(enum.StrEnum):
     ASSET_PREFIX = "asset prefix"
     ZONE_HEADER = "zone header"
     FLAG_UNSET = "flag not set"
+    NEXTJS = "Next.js dev endpoint"
     DEFAULT = "default"
 
 
@@ -116,10 +122,27 @@ def _pathname_of_path(path: str) -> str:
 class Router:
     """Decides, for every request, which application serves it; built once per config."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, local_applications: Collection[str] | None = None) -> None:
+        """`local_applications` names the applications run locally (all when None); Next.js's source
+        map endpoint goes to the first of them."""
         self.config = config
         default = config.default_application
         self._default = Forward(default, Reason.DEFAULT, "", default.upstream, default.fallback)
+        first_local = next(
+            (
+                app
+                for app in (default, *config.applications.values())
+                if local_applications is None or app.name in local_applications
+            ),
+            default,
+        )
+        self._source_map = Forward(
+            first_local,
+            Reason.NEXTJS,
+            f"{_SOURCE_MAP} (first local application)",
+            first_local.upstream,
+            first_local.fallback,
+        )
         self._zones = {
             name: Forward(app, Reason.ZONE_HEADER, ZONE_HEADER, app.upstream, app.fallback)
             for name, app in config.applications.items()
@@ -173,15 +196,46 @@ class Router:
         forward = self._asset_prefixes.get(name[1:].partition("/")[0].lower())
         if forward is not None:
             return forward
+        if name in _BY_REFERER:
+            return self._by_referer(name, headers.get("referer"))
+        if name == _IMAGE_OPTIMIZER:
+            return self._by_image_url(query)
+        if name == _SOURCE_MAP:
+            return self._source_map
         if FLAG_PARAMETER in query:
             found = _FLAG_PAIR.search(query)
             value = _FLAG_VALUES.get(found.group(1)) if found else None
             if value is not None:
                 return self._route_with_flag(name, path, query, value)
+        return self._by_pattern(name)
+
+    def _by_path(self, name: str) -> Forward:
+        """The application that serves pathname `name`, by asset prefix or path pattern."""
+        forward = self._asset_prefixes.get(name[1:].partition("/")[0].lower())
+        return forward if forward is not None else self._by_pattern(name)
+
+    def _by_pattern(self, name: str) -> Forward:
         match = self._paths.lookup(name)
         if match is None:
             return self._default
         return match[1].unset or match[1].forward
+
+    def _by_referer(self, name: str, referer: str | None) -> Forward:
+        """A Next.js error overlay request goes to the application whose page made it."""
+        if referer is None or not ada_url.check_url(referer):
+            return self._default
+        forward = self._by_path(ada_url.URL(referer).pathname)
+        return replace(forward, reason=Reason.NEXTJS, detail=f"{name} by Referer")
+
+    def _by_image_url(self, query: str) -> Forward:
+        """The image optimizer goes to the application that serves the image it is asked for."""
+        url = next((value for key, value in parse_qsl(query) if key == "url"), "")
+        # Vercel's proxy decodes the already decoded parameter once more; image paths rarely hold a %.
+        url = unquote(url)
+        if not url.startswith("/") or url.startswith("//"):
+            return self._default
+        forward = self._by_path(_pathname_of_path(url.partition("?")[0]))
+        return replace(forward, reason=Reason.NEXTJS, detail=f"{_IMAGE_OPTIMIZER} by its url")
 
     def _candidate(self, app: Application, source: str, flag: str | None) -> _Candidate:
         forward = Forward(app, Reason.PATH, source, app.upstream, app.fallback)

@@ -1,0 +1,87 @@
+"""Turning a config into a running proxy: the mitmproxy options it implies, the applications run
+locally, and the banner printed once the proxy listens. Pure: option values in, decisions out."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mfe_proxy.config import Config
+from mfe_proxy.errors import MfeError
+
+LOOPBACK = "127.0.0.1"
+# Bodies up to this size are buffered whole (and so inspectable in mitmweb); larger ones stream.
+STREAM_LARGE_BODIES = "1m"
+
+
+def derived_options(config: Config, changed: Callable[[str], bool]) -> dict[str, Any]:
+    """The mitmproxy options that make it this config's development proxy, leaving out every option
+    the user set (`changed(name)`): the user wins."""
+    wanted: dict[str, Any] = {
+        "mode": [f"reverse:{config.default_application.upstream.url}"],
+        "listen_host": LOOPBACK,
+        "listen_port": config.proxy_port,
+        # Eager connections open the reverse target at once, so a down default application would
+        # break every client connection.
+        "connection_strategy": "lazy",
+        # Applications build absolute URLs, redirects and cookies from the browser's Host.
+        "keep_host_header": True,
+        "stream_large_bodies": STREAM_LARGE_BODIES,
+    }
+    return {name: value for name, value in wanted.items() if not changed(name)}
+
+
+def local_applications(value: str, config: Config) -> frozenset[str] | None:
+    """The applications named by the mfe_local_apps option; None when it is empty (all are local)."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        return None
+    unknown = [name for name in names if name not in config.applications]
+    if unknown:
+        raise MfeError(
+            f"mfe_local_apps names {', '.join(unknown)}, not in {config.file} "
+            f"(its applications: {', '.join(config.applications)})"
+        )
+    return frozenset(names)
+
+
+def proxy_url(listen_addresses: list[tuple[str, int]]) -> str:
+    """The URL to open in a browser for the first address the proxy listens on."""
+    host, port = listen_addresses[0][:2]
+    if host in ("", "0.0.0.0", "::", LOOPBACK, "::1"):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def banner(
+    config: Config,
+    listen_addresses: list[tuple[str, int]],
+    local: frozenset[str] | None,
+    reachable: Mapping[str, bool],
+) -> str:
+    """What start-up prints: the proxy URL, then a line per application with where it is served
+    from, its paths, its fallback and whether it answers right now."""
+    listening = ", ".join(
+        f"[{host}]:{port}" if ":" in host else f"{host or '*'}:{port}" for host, port, *_ in listen_addresses
+    )
+    rows = []
+    for app in config.applications.values():
+        paths = ", ".join(p.source for route in app.routes for p in route.paths) or "default"
+        fallback = app.fallback.url if app.fallback else "no fallback"
+        if local is not None and app.name not in local:
+            state = "remote"
+        else:
+            state = "up" if reachable.get(app.name) else "down"
+        rows.append((app.name, app.upstream.url, paths, fallback, state))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        f"mfe-proxy serving {proxy_url(listen_addresses)} (listening on {listening}) for {config.file}",
+        *(
+            "  "
+            + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[4]
+            for row in rows
+        ),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,316 @@
+"""The addon's hooks, run inside mitmproxy's test context (`taddons`) on test flows (`tflow`).
+
+Reachability is real: upstreams are sockets listening on 127.0.0.1, down ones are ports just closed.
+The whole proxy, with real clients and servers, is tested in tests/e2e/."""
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import Iterator
+
+import pytest
+from mitmproxy import exceptions, http
+from mitmproxy.addons.errorcheck import ErrorCheck
+from mitmproxy.test import taddons, tflow
+from mitmproxy.websocket import WebSocketMessage
+
+from mfe_router import KEEP_STREAMED_BODY, KeepBody, MfeRouter, Setup
+
+
+@pytest.fixture
+def listening() -> Iterator[int]:
+    """A port that accepts connections (the kernel completes them without an accept call)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield server.getsockname()[1]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def config(web: int, docs: int, **extra: object) -> dict:
+    docs_app: dict = {
+        "packageName": "docs-app",
+        "development": {"local": f"http://127.0.0.1:{docs}"},
+        "routing": [
+            {"paths": ["/docs", "/docs/:path*"]},
+            {"flag": "beta", "paths": ["/beta/:path*"]},
+        ],
+    }
+    web_app: dict = {"development": {"local": f"http://127.0.0.1:{web}"}}
+    if "fallback" in extra:
+        web_app["development"]["fallback"] = extra["fallback"]
+    return {"applications": {"web": web_app, "docs": docs_app}}
+
+
+def request_flow(path: str, **headers: str) -> http.HTTPFlow:
+    flow = tflow.tflow()
+    flow.client_conn.timestamp_tls_setup = None  # a browser on http://localhost
+    flow.request.path = path
+    flow.request.headers.clear()
+    flow.request.headers["host"] = "localhost:3024"
+    for name, value in headers.items():
+        flow.request.headers[name.replace("_", "-")] = value
+    return flow
+
+
+def run(tmp_path, document: dict, scenario, local_apps: str = "", keep_messages: int = 100):
+    """Run `scenario(addon)` (a coroutine function) with the addon configured for `document`."""
+    path = tmp_path / "microfrontends.json"
+    path.write_text(json.dumps(document))
+
+    async def main():
+        addon = MfeRouter()
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, mfe_config=str(path), mfe_ws_keep_messages=keep_messages)
+            addon.use(Setup.build(str(path), local_apps))
+            return await scenario(addon)
+
+    return asyncio.run(main())
+
+
+def test_forwards_to_the_application_with_the_headers_it_expects(tmp_path, listening):
+    async def scenario(addon):
+        flow = request_flow("/docs/intro?x=1", x_forwarded_for="10.0.0.1")
+        await addon.requestheaders(flow)
+        return flow
+
+    flow = run(tmp_path, config(closed_port(), listening), scenario)
+    request = flow.request
+    assert flow.response is None
+    assert (request.scheme, request.host, request.port) == ("http", "127.0.0.1", listening)
+    assert request.path == "/docs/intro?x=1"
+    assert request.headers["host"] == "localhost:3024"
+    assert request.headers["x-forwarded-host"] == "localhost:3024"
+    assert request.headers["x-forwarded-proto"] == "http"
+    assert request.headers["x-forwarded-for"] == "10.0.0.1, 127.0.0.1"
+    assert request.headers["x-vercel-mfe-local-proxy-origin"] == "1"
+    assert flow.comment == "docs: /docs/:path*"
+    assert flow.metadata["mfe"]["application"] == "docs"
+    assert flow.metadata["mfe"]["via"] == "local"
+    assert flow.metadata["mfe"]["upstream"] == f"http://127.0.0.1:{listening}"
+
+
+def test_flag_parameter_becomes_a_header(tmp_path, listening):
+    async def scenario(addon):
+        flow = request_flow("/beta/x?a=1&vercel-mfe-flag-value=true")
+        await addon.requestheaders(flow)
+        return flow
+
+    flow = run(tmp_path, config(closed_port(), listening), scenario)
+    assert flow.request.port == listening
+    assert flow.request.path == "/beta/x?a=1"
+    assert flow.request.headers["x-vercel-mfe-flag-value"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [("text/html,application/xhtml+xml", "text/html; charset=utf-8"), ("*/*", "text/plain; charset=utf-8")],
+)
+def test_down_application_without_fallback_gets_the_page(tmp_path, listening, accept, content_type):
+    down = closed_port()
+
+    async def scenario(addon):
+        flow = request_flow("/docs/<b>", accept=accept)
+        await addon.requestheaders(flow)
+        return flow
+
+    flow = run(tmp_path, config(listening, down), scenario)
+    assert flow.response is not None
+    assert flow.response.status_code == 502
+    assert flow.response.headers["content-type"] == content_type
+    text = flow.response.get_text()
+    assert "docs" in text
+    assert f"http://127.0.0.1:{down}" in text
+    assert "turbo run dev --filter=docs-app" in text
+    assert ("/docs/&lt;b&gt;" if "html" in content_type else "/docs/<b>") in text
+    assert flow.metadata["mfe"]["via"] == "proxy"
+
+
+def test_down_child_goes_to_the_default_applications_fallback(tmp_path, listening):
+    async def scenario(addon):
+        flow = request_flow("/docs/x")
+        await addon.requestheaders(flow)
+        return flow
+
+    document = config(listening, closed_port(), fallback=f"http://127.0.0.1:{listening}")
+    flow = run(tmp_path, document, scenario)
+    assert flow.response is None
+    assert (flow.request.host, flow.request.port) == ("127.0.0.1", listening)
+    assert flow.request.headers["host"] == f"127.0.0.1:{listening}"
+    assert "x-vercel-mfe-local-proxy-origin" not in flow.request.headers
+    assert flow.metadata["mfe"]["via"] == "fallback"
+    assert flow.comment == "docs: /docs/:path* (fallback)"
+
+
+def test_applications_not_local_go_straight_to_their_fallback(tmp_path, listening):
+    fallback_port = closed_port()  # a fallback is not checked: it is a deployment, not a dev server
+
+    async def scenario(addon):
+        flow = request_flow("/docs/x")
+        await addon.requestheaders(flow)
+        return flow
+
+    document = config(listening, listening, fallback=f"https://fallback.example:{fallback_port}")
+    flow = run(tmp_path, document, scenario, local_apps="web")
+    assert (flow.request.scheme, flow.request.host, flow.request.port) == (
+        "https",
+        "fallback.example",
+        fallback_port,
+    )
+    assert flow.request.headers["host"] == f"fallback.example:{fallback_port}"
+
+
+def test_not_local_without_any_fallback_gets_a_page(tmp_path, listening):
+    async def scenario(addon):
+        flow = request_flow("/docs/x")
+        await addon.requestheaders(flow)
+        return flow
+
+    flow = run(tmp_path, config(listening, listening), scenario, local_apps="web")
+    assert flow.response is not None
+    assert flow.response.status_code == 502
+    assert "mfe_local_apps" in flow.response.get_text()
+
+
+def test_proxy_answers_redirects_endpoints_and_bad_requests_itself(tmp_path, listening):
+    async def scenario(addon):
+        flows = [
+            request_flow("//docs//x?y=1"),
+            request_flow("/.well-known/vercel/microfrontends/routing"),
+            request_flow("/.well-known/mfe-proxy/nothing"),
+        ]
+        connect = request_flow("/")
+        connect.request.method = "CONNECT"
+        connect.request.path = "example.com:443"
+        flows.append(connect)
+        for flow in flows:
+            await addon.requestheaders(flow)
+        return flows
+
+    redirect, routing, unknown, connect = run(tmp_path, config(listening, listening), scenario)
+    assert redirect.response.status_code == 307
+    assert redirect.response.headers["location"] == "/docs/x?y=1"
+    assert routing.response.status_code == 200
+    assert json.loads(routing.response.content)["docs"] == {
+        "routing": {"host": "127.0.0.1", "port": listening, "protocol": "http"}
+    }
+    assert unknown.response.status_code == 404
+    assert connect.response.status_code == 405
+    assert all(flow.metadata["mfe"]["via"] == "proxy" for flow in (redirect, routing, unknown, connect))
+
+
+def test_fallback_redirects_to_itself_come_back_through_the_proxy(tmp_path, listening):
+    async def scenario(addon):
+        flow = request_flow("/docs/x")
+        await addon.requestheaders(flow)
+        flow.response = http.Response.make(
+            307, b"", {"location": f"http://127.0.0.1:{listening}/docs/next?a=1", "content-length": "0"}
+        )
+        addon.responseheaders(flow)
+        return flow
+
+    document = config(listening, closed_port(), fallback=f"http://127.0.0.1:{listening}")
+    flow = run(tmp_path, document, scenario)
+    assert flow.response.headers["location"] == "http://localhost:3024/docs/next?a=1"
+
+
+def test_bodies_of_unknown_length_stream_and_keep_a_bounded_copy(tmp_path, listening):
+    async def scenario(addon):
+        flow = request_flow("/page")
+        await addon.requestheaders(flow)
+        flow.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
+        del flow.response.headers["content-length"]
+        addon.responseheaders(flow)
+        sized = request_flow("/page")
+        await addon.requestheaders(sized)
+        sized.response = http.Response.make(200, b"abc")
+        addon.responseheaders(sized)
+        return flow, sized
+
+    flow, sized = run(tmp_path, config(listening, listening), scenario)
+    assert isinstance(flow.response.stream, KeepBody)
+    assert not sized.response.stream
+    chunk = b"x" * (KEEP_STREAMED_BODY // 2 + 1)
+    assert flow.response.stream(chunk) == chunk
+    assert flow.response.stream(chunk) == chunk  # relayed whole, though only part of it is kept
+    MfeRouter().response(flow)
+    assert len(flow.response.raw_content) == KEEP_STREAMED_BODY
+
+
+def test_websocket_messages_are_counted_and_only_the_latest_kept(tmp_path, listening):
+    async def scenario(addon):
+        flow = tflow.twebsocketflow(messages=False)
+        flow.request.authority = ""  # origin-form, as a browser sends it
+        flow.request.path = "/docs/_hmr"
+        flow.request.headers["host"] = "localhost:3024"
+        await addon.requestheaders(flow)
+        addon.websocket_start(flow)
+        for n in range(12):
+            flow.websocket.messages.append(WebSocketMessage(1, n % 2 == 0, f"m{n}".encode()))
+            addon.websocket_message(flow)
+        retained = [message.content for message in flow.websocket.messages]
+        flow.websocket.close_code, flow.websocket.close_reason = 4001, "bye"
+        flow.websocket.closed_by_client = True
+        addon.websocket_end(flow)
+        return addon, retained
+
+    addon, retained = run(tmp_path, config(listening, listening), scenario, keep_messages=5)
+    assert retained == [b"m7", b"m8", b"m9", b"m10", b"m11"]
+    docs = addon.stats.apps["docs"]
+    assert (docs.websockets, docs.open_websockets) == (1, 0)
+    assert (docs.to_app.messages, docs.to_app.bytes) == (6, 5 * len("m0") + len("m10"))
+    assert (docs.to_client.messages, docs.to_client.bytes) == (6, 5 * len("m1") + len("m11"))
+    assert addon.connections == {}
+
+
+def test_options_are_validated(tmp_path, listening):
+    path = tmp_path / "microfrontends.json"
+    path.write_text(json.dumps(config(listening, listening)))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"applications": {"web": {"development": {"local": "x:y"}}}}')
+
+    async def main():
+        addon = MfeRouter()
+        with taddons.context(addon) as tctx:
+            with pytest.raises(exceptions.OptionsError, match="mfe_ws_keep_messages"):
+                tctx.configure(addon, mfe_ws_keep_messages=-1)
+            addon.is_running = True
+            tctx.configure(addon, mfe_config=str(path))
+            assert addon.setup is not None and addon.setup.config.file == str(path)
+            with pytest.raises(exceptions.OptionsError, match=r"bad\.json: applications\.web"):
+                tctx.configure(addon, mfe_config=str(bad))
+            with pytest.raises(exceptions.OptionsError, match="mfe_local_apps names nope"):
+                tctx.configure(addon, mfe_local_apps="web,nope")
+            return addon.setup.config.file  # the last good config stays
+
+    assert asyncio.run(main()) == str(path)
+
+
+def test_a_busy_default_listener_does_not_stop_the_proxy():
+    """mitmproxy's own listener on 8080 failing, before or after the addon loads, is not an error
+    for mfe-proxy, which replaces it; any other start-up error still is."""
+    import mfe_router
+
+    proxyserver_log = logging.getLogger("mitmproxy.addons.proxyserver")
+    failure = "[Errno 98] HTTP(S) proxy failed to listen on *:8080 with [Errno 98] address already in use"
+
+    async def main():
+        errorcheck = ErrorCheck()
+        try:
+            with taddons.context(errorcheck) as tctx:
+                proxyserver_log.error(failure)
+                tctx.master.addons.add(MfeRouter())
+                proxyserver_log.error(failure)
+                proxyserver_log.error("reverse proxy to http://localhost:3000 failed to listen on *:3024")
+                return [record.getMessage() for record in errorcheck.logger.has_errored]
+        finally:
+            errorcheck.finish()
+            proxyserver_log.removeFilter(mfe_router._default_listener_filter)
+
+    assert asyncio.run(main()) == ["reverse proxy to http://localhost:3000 failed to listen on *:3024"]
