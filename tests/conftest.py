@@ -1,0 +1,232 @@
+"""End-to-end harness: the real addon in a real mitmdump/mitmweb subprocess, stand-in dev servers on
+real sockets, and a small HTTP client. Everything listens on 127.0.0.1, on ports the OS hands out."""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from e2e.upstream import Upstream
+
+ROOT = Path(__file__).parent.parent
+ADDON = ROOT / "addon" / "mfe_router.py"
+READY = "mfe-proxy serving"
+START_TIMEOUT = 20
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (also the way to get a port that refuses connections)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Response(NamedTuple):
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+
+def send(
+    connection: http.client.HTTPConnection,
+    method: str,
+    target: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> Response:
+    """One request on `connection` (kept open for the next one, if the server keeps it alive). The
+    target goes on the wire exactly as given; http.client adds Host and Accept-Encoding: identity."""
+    connection.request(method, target, body=body, headers=headers or {})
+    response = connection.getresponse()
+    return Response(response.status, response.headers, response.read())
+
+
+def received_headers(report: dict, name: str) -> list[str]:
+    """The values of header `name` (any case) in an upstream's report of one request."""
+    return [value for key, value in report["headers"] if key.lower() == name.lower()]
+
+
+class ProxyProcess:
+    """One mitmdump/mitmweb process running the addon, with its combined stdout and stderr in a file."""
+
+    def __init__(self, process: subprocess.Popen, log: Path, port: int) -> None:
+        self.process = process
+        self.pid = process.pid
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = log
+
+    def output(self) -> str:
+        return self._log.read_text(errors="replace")
+
+    def wait_for(self, text: str, timeout: float = 10) -> str:
+        """Wait until the output contains `text`; return the whole output."""
+        deadline = time.monotonic() + timeout
+        while True:
+            exited = self.process.poll() is not None
+            output = self.output()
+            if text in output:
+                return output
+            if exited:
+                raise AssertionError(
+                    f"the proxy exited ({self.process.returncode}) without printing {text!r}:\n{output}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} in the proxy's output after {timeout} s:\n{output}")
+            time.sleep(0.05)
+
+    def wait_exit(self, timeout: float = START_TIMEOUT) -> tuple[int, str]:
+        """For a proxy expected to exit on its own (a start-up error): its return code and output."""
+        try:
+            return self.process.wait(timeout), self.output()
+        except subprocess.TimeoutExpired:
+            self._kill()
+            raise AssertionError(f"the proxy still ran after {timeout} s:\n{self.output()}") from None
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> tuple[int, str]:
+        """Send `sig` and wait for the exit; return the return code and the whole output."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.wait_exit(timeout)
+
+    def connection(self, timeout: float = 10) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Response:
+        """One request on a connection of its own."""
+        connection = self.connection()
+        try:
+            return send(connection, method, target, headers, body)
+        finally:
+            connection.close()
+
+    def get(self, target: str, headers: dict[str, str] | None = None) -> Response:
+        return self.request("GET", target, headers)
+
+    def terminate(self) -> None:
+        """Teardown: SIGINT, then SIGKILL if the process is still there after 5 s."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._kill()
+
+    def _kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def _explicit_port(args: tuple[str, ...]) -> int | None:
+    """The port that `args` set with `--set listen_port=P`, `-p P` or `--listen-port P`, if any."""
+    for index, arg in enumerate(args):
+        if arg.startswith("listen_port="):
+            return int(arg.partition("=")[2])
+        if arg in ("-p", "--listen-port") and index + 1 < len(args):
+            return int(args[index + 1])
+    return None
+
+
+@pytest.fixture(scope="session")
+def mitmproxy_confdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """mitmproxy writes its CA into its confdir at start-up: one for the session, not the user's home."""
+    return tmp_path_factory.mktemp("mitmproxy-confdir")
+
+
+@pytest.fixture
+def start_proxy(tmp_path: Path, mitmproxy_confdir: Path) -> Iterator:
+    """`start_proxy(config, *args, tool="mitmdump", cwd=None, config_name="microfrontends.json",
+    expect_ready=True) -> ProxyProcess`.
+
+    `config` is written as JSON (a dict) or as it is (a str, for broken files) and passed as
+    `mfe_config`; None passes no config (the proxy then looks in `cwd`, by default the test's temporary
+    directory). A free `listen_port` is added unless `args` or `options.localProxyPort` give one. Waits
+    for the readiness line unless `expect_ready` is false (a start-up that should fail)."""
+    started: list[ProxyProcess] = []
+
+    def start(
+        config: dict | str | None,
+        *args: str,
+        tool: str = "mitmdump",
+        cwd: Path | None = None,
+        config_name: str = "microfrontends.json",
+        expect_ready: bool = True,
+    ) -> ProxyProcess:
+        directory = tmp_path / f"proxy{len(started)}"
+        directory.mkdir()
+        command = [
+            str(Path(sys.executable).parent / tool),
+            "-s",
+            str(ADDON),
+            "--set",
+            f"confdir={mitmproxy_confdir}",
+        ]
+        if config is not None:
+            config_file = directory / config_name
+            config_file.write_text(config if isinstance(config, str) else json.dumps(config, indent=2))
+            command += ["--set", f"mfe_config={config_file}"]
+        port = _explicit_port(args)
+        if port is None and isinstance(config, dict):
+            port = config.get("options", {}).get("localProxyPort")
+        if port is None:
+            port = free_port()
+            command += ["--set", f"listen_port={port}"]
+        command += args
+        log = directory / "output.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                command,
+                cwd=cwd or directory,
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                # The readiness line must reach the file when printed, not when a buffer fills.
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        proxy = ProxyProcess(process, log, port)
+        started.append(proxy)
+        if expect_ready:
+            proxy.wait_for(READY, START_TIMEOUT)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.terminate()
+
+
+@pytest.fixture
+def upstream() -> Iterator:
+    """`upstream(name, port=0) -> Upstream`: a stand-in dev server answering as application `name`
+    (on `port`, e.g. to bring an application back where it was, or a free one)."""
+    started: list[Upstream] = []
+
+    def start(name: str, port: int = 0) -> Upstream:
+        server = Upstream(name, port)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -1,0 +1,88 @@
+"""The proxy under mitmweb: every flow carries the application that served it, as a comment in the
+flow list and as metadata in the flow itself, read back through mitmweb's own HTTP API."""
+
+import http.client
+import io
+import json
+import re
+import time
+
+from mitmproxy.io import FlowReader
+
+from conftest import free_port
+
+
+def local(server) -> str:
+    return f"127.0.0.1:{server.port}"
+
+
+def web_api(port: int, token: str, path: str) -> bytes:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200, (path, response.status, body[:500])
+    return body
+
+
+def test_flows_are_tagged_with_their_application(start_proxy, upstream):
+    web, docs = upstream("web"), upstream("docs")
+    web_port = free_port()
+    proxy = start_proxy(
+        {
+            "applications": {
+                "web": {"development": {"local": local(web)}},
+                "docs": {"development": {"local": local(docs)}, "routing": [{"paths": ["/docs/:path*"]}]},
+            }
+        },
+        "--set",
+        f"web_port={web_port}",
+        "--set",
+        "web_open_browser=false",
+        tool="mitmweb",
+    )
+    # Without web_password, mitmweb makes up a token and prints it in the URL it logs.
+    output = proxy.wait_for(f"Web server listening at http://127.0.0.1:{web_port}/")
+    token = re.search(r"Web server listening at \S+\?token=(\w+)", output).group(1)
+
+    expected = {
+        "/docs/intro?x=1": (
+            "docs: /docs/:path*",
+            {
+                "application": "docs",
+                "reason": "path",
+                "detail": "/docs/:path*",
+                "upstream": docs.url,
+                "via": "local",
+            },
+        ),
+        "/pricing": (
+            "web: default",
+            {"application": "web", "reason": "default", "detail": "", "upstream": web.url, "via": "local"},
+        ),
+    }
+    for target in expected:
+        assert proxy.get(target).status == 200
+    assert proxy.get("/.well-known/vercel/microfrontends/routing").status == 200
+
+    # mitmweb's view learns of a flow's end through its event loop: wait until all three are complete.
+    deadline = time.monotonic() + 5
+    while True:
+        flows = json.loads(web_api(web_port, token, "/flows"))
+        if len(flows) == 3 and all("response" in flow for flow in flows):
+            break
+        assert time.monotonic() < deadline, flows
+        time.sleep(0.1)
+    comments = {flow["request"]["path"]: flow["comment"] for flow in flows}
+    for target, (comment, _) in expected.items():
+        assert comments[target] == comment
+
+    dump = web_api(web_port, token, "/flows/dump")
+    metadata = {flow.request.path: flow.metadata.get("mfe") for flow in FlowReader(io.BytesIO(dump)).stream()}
+    for target, (_, mfe) in expected.items():
+        assert metadata[target] is not None, target
+        assert {key: metadata[target].get(key) for key in mfe} == mfe
+    assert metadata["/.well-known/vercel/microfrontends/routing"]["via"] == "proxy"

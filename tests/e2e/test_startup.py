@@ -1,0 +1,244 @@
+"""Starting and stopping the real proxy: the banner, options, start-up errors, the port it listens on
+and the summary it prints on exit."""
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ADDON, READY, free_port
+
+# mitmdump's log lines start with a time stamp; the banner's continuation lines do not.
+TIMESTAMP = re.compile(r"^\[[\d:.]+\](?:\[[^\]]*\])? ?")
+SUMMARY_LINE = re.compile(
+    r"^\s+(\S+): (\d+) requests, (\d+) WebSocket connections; "
+    r"client->app (\d+) messages (\d+) B, app->client (\d+) messages (\d+) B$"
+)
+
+
+def local(server) -> str:
+    return f"127.0.0.1:{server.port}"
+
+
+def banner_rows(output: str) -> dict[str, list[str]]:
+    """The application lines that follow the readiness line, split into columns by application name."""
+    lines = [TIMESTAMP.sub("", line) for line in output.splitlines()]
+    start = next(index for index, line in enumerate(lines) if line.startswith(READY))
+    rows = {}
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        cells = re.split(r"\s{2,}", line.strip())
+        rows[cells[0]] = cells
+    return rows
+
+
+def assert_clean_failure(process, *expected: str) -> str:
+    returncode, output = process.wait_exit()
+    assert returncode != 0, output
+    assert "Traceback" not in output, output
+    for text in expected:
+        assert text in output, f"{text!r} not in:\n{output}"
+    assert READY not in output
+    return output
+
+
+def test_banner_lists_every_application(start_proxy, upstream):
+    web, docs = upstream("web"), upstream("docs")
+    api_port, docs_fallback = free_port(), free_port()
+    proxy = start_proxy(
+        {
+            "applications": {
+                "web": {"development": {"local": local(web)}},
+                "docs": {
+                    "development": {"local": local(docs), "fallback": f"http://127.0.0.1:{docs_fallback}"},
+                    "routing": [{"paths": ["/docs", "/docs/:path*"]}, {"flag": "x", "paths": ["/beta"]}],
+                },
+                "api": {"development": {"local": api_port}, "routing": [{"paths": ["/api/:path*"]}]},
+            }
+        }
+    )
+    output = proxy.output()
+    assert f"{READY} http://localhost:{proxy.port}" in output
+    rows = banner_rows(output)
+    assert list(rows) == ["web", "docs", "api"]
+    web_row, docs_row, api_row = rows["web"], rows["docs"], rows["api"]
+    assert web_row == ["web", web.url, "default", "no fallback", "up"]
+    assert docs_row[:2] == ["docs", docs.url]
+    assert {"/docs", "/docs/:path*", "/beta"} <= set(re.split(r"[,\s]+", docs_row[2]))
+    assert docs_row[3:] == [f"http://127.0.0.1:{docs_fallback}", "up"]
+    assert api_row == ["api", f"http://localhost:{api_port}", "/api/:path*", "no fallback", "down"]
+
+
+def test_banner_marks_applications_that_are_not_local(start_proxy, upstream):
+    web, docs = upstream("web"), upstream("docs")
+    proxy = start_proxy(
+        {
+            "applications": {
+                "web": {"development": {"local": local(web), "fallback": "http://127.0.0.1:1"}},
+                "docs": {"development": {"local": local(docs)}, "routing": [{"paths": ["/docs"]}]},
+            }
+        },
+        "--set",
+        "mfe_local_apps=web",
+    )
+    rows = banner_rows(proxy.output())
+    assert rows["web"][-1] == "up"
+    assert rows["docs"][-1] == "remote"
+
+
+def test_options_are_listed():
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "mitmdump"), "-s", str(ADDON), "--options"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    options = dict(re.findall(r"^(mfe_\w+):\s*(.*)$", result.stdout, re.MULTILINE))
+    assert options == {"mfe_config": "''", "mfe_local_apps": "''", "mfe_ws_keep_messages": "100"}
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        (
+            {
+                "applications": {
+                    "web": {"development": {"local": 3000}},
+                    "docs": {"routing": [{"paths": ["/docs", "/docs/"]}]},
+                }
+            },
+            "applications.docs.routing[0].paths[1]",
+        ),
+        (
+            {"applications": {"web": {"development": {"localPort": 3000}}}},
+            "applications.web.development.localPort",
+        ),
+        ('{"applications": {"web": {}},}\n  oops', "line 2, column 3"),
+    ],
+)
+def test_config_error(start_proxy, config, field):
+    proxy = start_proxy(config, config_name="site-config.json", expect_ready=False)
+    assert_clean_failure(proxy, "site-config.json", field)
+
+
+def test_missing_config_file(start_proxy, tmp_path):
+    missing = tmp_path / "nowhere" / "mfe.json"
+    proxy = start_proxy(None, "--set", f"mfe_config={missing}", expect_ready=False)
+    assert_clean_failure(proxy, str(missing))
+
+
+def test_no_config_in_the_working_directory(start_proxy, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proxy = start_proxy(None, cwd=empty, expect_ready=False)
+    assert_clean_failure(proxy, "microfrontends.json", "mfe_config")
+
+
+def test_config_found_in_the_working_directory(start_proxy, upstream, tmp_path):
+    web = upstream("web")
+    site = tmp_path / "site"
+    site.mkdir()
+    document = json.dumps({"applications": {"web": {"development": {"local": local(web)}}}})
+    # A comment and a trailing comma: JSONC, as the .jsonc name says.
+    (site / "microfrontends.jsonc").write_text("// found without mfe_config\n" + document[:-1] + ",}\n")
+    proxy = start_proxy(None, cwd=site)
+    assert proxy.get("/x").json()["app"] == "web"
+
+
+@pytest.mark.parametrize("given_by", ["listen_port", "localProxyPort"])
+def test_busy_port(start_proxy, upstream, given_by):
+    web = upstream("web")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        document: dict = {"applications": {"web": {"development": {"local": local(web)}}}}
+        if given_by == "listen_port":
+            proxy = start_proxy(document, "--set", f"listen_port={port}", expect_ready=False)
+        else:
+            document["options"] = {"localProxyPort": port}
+            proxy = start_proxy(document, expect_ready=False)
+        assert_clean_failure(proxy, str(port), "busy")
+
+
+def test_explicit_listen_port_wins_over_the_config(start_proxy, upstream):
+    web = upstream("web")
+    configured, explicit = free_port(), free_port()
+    proxy = start_proxy(
+        {
+            "applications": {"web": {"development": {"local": local(web)}}},
+            "options": {"localProxyPort": configured},
+        },
+        "--set",
+        f"listen_port={explicit}",
+    )
+    assert proxy.port == explicit
+    assert f"{READY} http://localhost:{explicit}" in proxy.output()
+    assert proxy.get("/").json()["app"] == "web"
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", configured), 2):
+        pass
+
+
+def test_listens_on_the_configured_port(start_proxy, upstream):
+    web = upstream("web")
+    port = free_port()
+    proxy = start_proxy(
+        {"applications": {"web": {"development": {"local": local(web)}}}, "options": {"localProxyPort": port}}
+    )
+    assert proxy.port == port
+    assert f"{READY} http://localhost:{port}" in proxy.output()
+    assert proxy.get("/").json()["app"] == "web"
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of every listening TCP socket on `port`, from the kernel's tables."""
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local_address, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local_address.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                addresses.add(address)
+    return addresses
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's socket tables")
+def test_listens_on_loopback_only(start_proxy, upstream):
+    web = upstream("web")
+    proxy = start_proxy({"applications": {"web": {"development": {"local": local(web)}}}})
+    # 127.0.0.1 in the table's byte order; no IPv6 or wildcard listener.
+    assert listening_addresses(proxy.port) == {"0100007F"}
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_summary_on_exit(start_proxy, upstream, stop_signal):
+    web, docs = upstream("web"), upstream("docs")
+    proxy = start_proxy(
+        {
+            "applications": {
+                "web": {"development": {"local": local(web)}},
+                "docs": {"development": {"local": local(docs)}, "routing": [{"paths": ["/docs/:path*"]}]},
+                "api": {"development": {"local": free_port()}, "routing": [{"paths": ["/api/:path*"]}]},
+            }
+        }
+    )
+    for target in ["/", "/a", "/b", "/docs/x", "/docs/y"]:
+        proxy.get(target)
+    returncode, output = proxy.stop(stop_signal)
+    assert returncode == 0, output
+    lines = [TIMESTAMP.sub("", line) for line in output.splitlines()]
+    start = lines.index("mfe-proxy summary:")
+    counts = {}
+    for line in lines[start + 1 : start + 4]:
+        found = SUMMARY_LINE.match(line)
+        assert found, line
+        counts[found.group(1)] = (int(found.group(2)), int(found.group(3)))
+    assert counts == {"web": (3, 0), "docs": (2, 0), "api": (0, 0)}
