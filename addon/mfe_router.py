@@ -90,6 +90,7 @@ class MfeRouter:
         self.connections: dict[str, Connection] = {}
         self.keep_messages = 100
         self.is_running = False
+        # Held so that the start-up task is not collected: the event loop keeps tasks weakly.
         self._started: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
