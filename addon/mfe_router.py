@@ -22,13 +22,17 @@ from mfe_proxy import pages, startup
 from mfe_proxy.config import Application, Config, Origin, load_config
 from mfe_proxy.errors import MfeError
 from mfe_proxy.health import Health
-from mfe_proxy.router import Endpoint, Forward, Redirect, Reject, Router
+from mfe_proxy.router import FLAG_HEADER, Endpoint, Forward, Redirect, Reject, Router
 from mfe_proxy.stats import Connection, Stats
 
 logger = logging.getLogger("mfe-proxy")
 
 LOCAL_PROXY_ORIGIN_HEADER = "x-vercel-mfe-local-proxy-origin"
-FLAG_HEADER = "x-vercel-mfe-flag-value"
+# Headers the proxy writes itself; whatever the client sent under these names is replaced.
+_REPLACED_HEADERS = frozenset(
+    name.encode()
+    for name in ("x-forwarded-host", "x-forwarded-proto", FLAG_HEADER, LOCAL_PROXY_ORIGIN_HEADER)
+)
 # How much of a streamed body is kept for inspection in mitmweb.
 KEEP_STREAMED_BODY = 1024 * 1024
 _NO_BODY_STATUS = frozenset({204, 304})
@@ -203,32 +207,24 @@ class MfeRouter:
     async def _forward(self, flow: http.HTTPFlow, decision: Forward, setup: Setup) -> None:
         app = decision.application
         self.stats.apps[app.name].requests += 1
+        fallback = setup.fallbacks[app.name]
+        request = flow.request
         if setup.is_local(app):
             upstream = decision.upstream
             if await self.health.reachable((upstream.host, upstream.port)):
                 _send(flow, decision, upstream, local=True)
                 return
-            fallback = setup.fallbacks[app.name]
             if fallback is None:
                 page = pages.application_down(
-                    app,
-                    upstream,
-                    flow.request.method,
-                    flow.request.path,
-                    setup.config.file,
-                    _wants_html(flow),
+                    app, upstream, request.method, request.path, setup.config.file, _wants_html(flow)
                 )
                 _respond(flow, page, decision)
                 return
-        else:
-            fallback = setup.fallbacks[app.name]
-            if fallback is None:
-                local = sorted(setup.local or ())
-                page = pages.application_not_local(
-                    app, local, flow.request.method, flow.request.path, _wants_html(flow)
-                )
-                _respond(flow, page, decision)
-                return
+        elif fallback is None:
+            local = sorted(setup.local or ())
+            page = pages.application_not_local(app, local, request.method, request.path, _wants_html(flow))
+            _respond(flow, page, decision)
+            return
         _send(flow, decision, fallback, local=False)
 
     def _answer(self, flow: http.HTTPFlow, decision: Redirect | Endpoint | Reject, setup: Setup) -> None:
@@ -246,7 +242,14 @@ class MfeRouter:
             flow.response = _response(flow, pages.message(decision.status, decision.message))
             label = f"proxy: {decision.status} {decision.message}"
         flow.comment = label
-        flow.metadata["mfe"] = {"application": None, "reason": "proxy", "detail": label, "via": "proxy"}
+        flow.metadata["mfe"] = {
+            "application": None,
+            "reason": "proxy",
+            "detail": label,
+            "upstream": None,
+            "via": "proxy",
+            "client_host": None,
+        }
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         if self.setup is None:
@@ -254,10 +257,11 @@ class MfeRouter:
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         response = flow.response
-        if response is None or flow.metadata.get("mfe", {}).get("via") == "proxy":
+        mfe = flow.metadata.get("mfe")
+        if response is None or mfe is None or mfe["via"] == "proxy":
             return
-        if flow.metadata.get("mfe", {}).get("via") == "fallback" and 300 <= response.status_code < 400:
-            _rewrite_location(flow, response)
+        if mfe["via"] == "fallback" and 300 <= response.status_code < 400:
+            _rewrite_location(response, mfe)
         # Bodies of unknown length (server-sent events, streamed server rendering) must reach the
         # browser as they come; known lengths above stream_large_bodies already stream.
         if (
@@ -328,36 +332,43 @@ class MfeRouter:
 def _send(flow: http.HTTPFlow, decision: Forward, origin: Origin, local: bool) -> None:
     """Point the request at `origin` with the headers an application behind the proxy expects."""
     request = flow.request
-    headers = request.headers
-    client_host = headers.get("host")
     # The data fields, not the properties: those would also rewrite the client's Host header.
     request.data.scheme = origin.scheme.encode()
     request.data.host = origin.host
     request.data.port = origin.port
     if decision.target is not None:
         request.path = decision.target
+    # One pass over the header fields: setting each header through `Headers` would rebuild them all
+    # once per header, on every request.
+    fields = []
+    host: bytes | None = None
+    forwarded_for: list[bytes] = []
+    for name, value in request.headers.fields:
+        lower = name.lower()
+        if lower == b"host":
+            host = value
+            if not local:
+                continue
+        elif lower == b"x-forwarded-for":
+            forwarded_for.append(value)
+            continue
+        elif lower in _REPLACED_HEADERS:
+            continue
+        fields.append((name, value))
+    forwarded_for.append(flow.client_conn.peername[0].encode())
+    fields.append((b"x-forwarded-for", b", ".join(forwarded_for)))
+    fields.append((b"x-forwarded-proto", b"https" if flow.client_conn.tls_established else b"http"))
+    if host is not None:
+        fields.append((b"x-forwarded-host", host))
     if decision.flag_value is not None:
-        headers[FLAG_HEADER] = "true" if decision.flag_value else "false"
-    if client_host is not None:
-        headers["x-forwarded-host"] = client_host
-    headers["x-forwarded-proto"] = "https" if flow.client_conn.tls_established else "http"
-    client_ip = flow.client_conn.peername[0]
-    forwarded_for = headers.get("x-forwarded-for")
-    headers["x-forwarded-for"] = f"{forwarded_for}, {client_ip}" if forwarded_for else client_ip
+        fields.append((FLAG_HEADER.encode(), b"true" if decision.flag_value else b"false"))
     if local:
-        headers[LOCAL_PROXY_ORIGIN_HEADER] = "1"
+        fields.append((LOCAL_PROXY_ORIGIN_HEADER.encode(), b"1"))
     else:
-        headers["host"] = origin.netloc
-        headers.pop(LOCAL_PROXY_ORIGIN_HEADER, None)
-    flow.comment = decision.label if local else f"{decision.label} (fallback)"
-    flow.metadata["mfe"] = {
-        "application": decision.application.name,
-        "reason": str(decision.reason),
-        "detail": decision.detail,
-        "upstream": origin.url,
-        "via": "local" if local else "fallback",
-        "client_host": client_host,
-    }
+        fields.insert(0, (b"host", origin.netloc.encode()))
+    request.headers.fields = tuple(fields)
+    client_host = host.decode("utf-8", "surrogateescape") if host is not None else None
+    _mark(flow, decision, origin.url, "local" if local else "fallback", client_host)
 
 
 def _not_ready(flow: http.HTTPFlow) -> None:
@@ -368,13 +379,24 @@ def _not_ready(flow: http.HTTPFlow) -> None:
 
 def _respond(flow: http.HTTPFlow, page: pages.Page, decision: Forward) -> None:
     flow.response = _response(flow, page)
-    flow.comment = f"{decision.label} (not reachable)"
+    _mark(flow, decision, None, "proxy", None)
+
+
+_COMMENT_SUFFIX = {"local": "", "fallback": " (fallback)", "proxy": " (not reachable)"}
+
+
+def _mark(
+    flow: http.HTTPFlow, decision: Forward, upstream: str | None, via: str, client_host: str | None
+) -> None:
+    """The routing decision on the flow, for mitmweb: as its comment and as data."""
+    flow.comment = decision.label + _COMMENT_SUFFIX[via]
     flow.metadata["mfe"] = {
         "application": decision.application.name,
         "reason": str(decision.reason),
         "detail": decision.detail,
-        "upstream": None,
-        "via": "proxy",
+        "upstream": upstream,
+        "via": via,
+        "client_host": client_host,
     }
 
 
@@ -389,13 +411,13 @@ def _wants_html(flow: http.HTTPFlow) -> bool:
     return "text/html" in flow.request.headers.get("accept", "")
 
 
-def _rewrite_location(flow: http.HTTPFlow, response: http.Response) -> None:
+def _rewrite_location(response: http.Response, mfe: dict[str, Any]) -> None:
     """A fallback's redirect to itself goes back through the proxy, so the browser stays on it."""
     location = response.headers.get("location")
-    client_host = flow.metadata["mfe"].get("client_host")
+    client_host = mfe["client_host"]
     if location is None or client_host is None:
         return
-    origin = flow.metadata["mfe"]["upstream"]
+    origin = mfe["upstream"]
     for prefix in (origin, origin.replace("https://", "http://", 1)):
         if location == prefix or location.startswith((prefix + "/", prefix + "?", prefix + "#")):
             response.headers["location"] = f"http://{client_host}{location[len(prefix) :]}"

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mfe_proxy.smoke import free_ports
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 RESULTS_HEADING = "## Results"
@@ -338,15 +340,6 @@ def measure(targets: Mapping[str, Target], duration: float, workdir: Path) -> di
 
 
 # -- processes ---------------------------------------------------------------------------------------
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports nothing listens on: bound all at once, so the OS hands out different ones."""
-    with contextlib.ExitStack() as stack:
-        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for probe in probes:
-            probe.bind((HOST, 0))
-        return [probe.getsockname()[1] for probe in probes]
 
 
 def tail(log: Path, lines: int = 20) -> str:

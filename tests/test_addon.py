@@ -15,6 +15,7 @@ from mitmproxy.addons.errorcheck import ErrorCheck
 from mitmproxy.test import taddons, tflow
 from mitmproxy.websocket import WebSocketMessage
 
+from conftest import free_port
 from mfe_router import KEEP_STREAMED_BODY, KeepBody, MfeRouter, Setup
 
 
@@ -25,12 +26,6 @@ def listening() -> Iterator[int]:
         server.bind(("127.0.0.1", 0))
         server.listen(64)
         yield server.getsockname()[1]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def config(web: int, docs: int, **extra: object) -> dict:
@@ -80,7 +75,7 @@ def test_forwards_to_the_application_with_the_headers_it_expects(tmp_path, liste
         await addon.requestheaders(flow)
         return flow
 
-    flow = run(tmp_path, config(closed_port(), listening), scenario)
+    flow = run(tmp_path, config(free_port(), listening), scenario)
     request = flow.request
     assert flow.response is None
     assert (request.scheme, request.host, request.port) == ("http", "127.0.0.1", listening)
@@ -102,7 +97,7 @@ def test_flag_parameter_becomes_a_header(tmp_path, listening):
         await addon.requestheaders(flow)
         return flow
 
-    flow = run(tmp_path, config(closed_port(), listening), scenario)
+    flow = run(tmp_path, config(free_port(), listening), scenario)
     assert flow.request.port == listening
     assert flow.request.path == "/beta/x?a=1"
     assert flow.request.headers["x-vercel-mfe-flag-value"] == "true"
@@ -113,7 +108,7 @@ def test_flag_parameter_becomes_a_header(tmp_path, listening):
     [("text/html,application/xhtml+xml", "text/html; charset=utf-8"), ("*/*", "text/plain; charset=utf-8")],
 )
 def test_down_application_without_fallback_gets_the_page(tmp_path, listening, accept, content_type):
-    down = closed_port()
+    down = free_port()
 
     async def scenario(addon):
         flow = request_flow("/docs/<b>", accept=accept)
@@ -138,7 +133,7 @@ def test_down_child_goes_to_the_default_applications_fallback(tmp_path, listenin
         await addon.requestheaders(flow)
         return flow
 
-    document = config(listening, closed_port(), fallback=f"http://127.0.0.1:{listening}")
+    document = config(listening, free_port(), fallback=f"http://127.0.0.1:{listening}")
     flow = run(tmp_path, document, scenario)
     assert flow.response is None
     assert (flow.request.host, flow.request.port) == ("127.0.0.1", listening)
@@ -149,7 +144,7 @@ def test_down_child_goes_to_the_default_applications_fallback(tmp_path, listenin
 
 
 def test_applications_not_local_go_straight_to_their_fallback(tmp_path, listening):
-    fallback_port = closed_port()  # a fallback is not checked: it is a deployment, not a dev server
+    fallback_port = free_port()  # a fallback is not checked: it is a deployment, not a dev server
 
     async def scenario(addon):
         flow = request_flow("/docs/x")
@@ -215,7 +210,7 @@ def test_fallback_redirects_to_itself_come_back_through_the_proxy(tmp_path, list
         addon.responseheaders(flow)
         return flow
 
-    document = config(listening, closed_port(), fallback=f"http://127.0.0.1:{listening}")
+    document = config(listening, free_port(), fallback=f"http://127.0.0.1:{listening}")
     flow = run(tmp_path, document, scenario)
     assert flow.response.headers["location"] == "http://localhost:3024/docs/next?a=1"
 

@@ -16,16 +16,11 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from conftest import free_port
 from mfe_proxy.config import parse_config
 from mfe_proxy.demo import Child, app_ready_line, base_path
 
 ROOT = Path(__file__).parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(port: int, target: str, headers: dict[str, str] | None = None) -> tuple[int, str, str]:

@@ -2,30 +2,18 @@
 overlay's stack frames (by Referer), the image optimizer (by its `url`) and source maps (the first
 local application). Compared with Vercel's local proxy, docs/REFERENCE-BEHAVIOUR.md §6-7."""
 
+import copy
 import json
 
 import pytest
 
 from mfe_proxy.config import Config, parse_config
 from mfe_proxy.router import Forward, Reason, Router
+from test_router import CONFIG as ROUTER_CONFIG
 
-CONFIG = {
-    "applications": {
-        "web": {"development": {"local": 3000, "fallback": "web.example.com"}},
-        "docs": {
-            "development": {"local": 3001},
-            "routing": [
-                {"paths": ["/docs", "/docs/:path*"]},
-                {"group": "preview", "flag": "docs-preview", "paths": ["/preview", "/preview/:path*"]},
-            ],
-        },
-        "api": {
-            "development": {"local": 3002, "fallback": "api.example.com"},
-            "routing": [{"paths": ["/api/:path*"]}],
-            "assetPrefix": "api-assets",
-        },
-    }
-}
+# test_router's config, with a fallback of api's own to tell it from the default application's.
+CONFIG = copy.deepcopy(ROUTER_CONFIG)
+CONFIG["applications"]["api"]["development"]["fallback"] = "api.example.com"
 
 STACK_FRAME = "/__nextjs_original-stack-frame"
 STACK_FRAMES = "/__nextjs_original-stack-frames"
