@@ -114,3 +114,134 @@ def test_finds_pyenvs_interpreter_past_failing_shims_and_reruns_as_a_no_op(scrat
     assert changed.returncode == 0, changed.stderr
     assert "updating" in changed.stderr
     assert stamp.stat().st_mtime_ns != before
+
+
+# -- scripts/browser: Debian's chromium for the waiting page's browser tests ---------------------------
+
+FAKE_APT_GET = """#!{bash}
+printf '%s|%s\\n' "$DEBIAN_FRONTEND" "$*" >>"{calls}"
+case "$1" in
+update) : >"{updated}" ;;
+install)
+    if [ "{mode}" = broken ] || {{ [ "{mode}" = stale ] && [ ! -e "{updated}" ]; }}; then
+        echo "E: Unable to locate package chromium" >&2
+        exit 100
+    fi
+    printf '#!/bin/sh\\n' >"$MFE_CHROMIUM" && chmod +x "$MFE_CHROMIUM"
+    ;;
+esac
+"""
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="scripts/browser installs chromium only as root")
+
+
+@pytest.fixture
+def browser_scratch(tmp_path: Path) -> dict:
+    """scripts/browser with only bash (and chmod, for a fake apt-get) on PATH, and a chromium path
+    that does not exist yet."""
+    bin_dir = tmp_path / "browser-bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "chmod"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    chromium = tmp_path / "browser-root" / "usr" / "bin" / "chromium"
+    chromium.parent.mkdir(parents=True)
+    return {
+        "bin": bin_dir,
+        "chromium": chromium,
+        "calls": bin_dir.parent / "apt-get.calls",
+        "env": {"PATH": str(bin_dir), "HOME": str(tmp_path), "MFE_CHROMIUM": str(chromium)},
+    }
+
+
+def run_browser(scratch: dict, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(ROOT / "scripts" / "browser")],
+        env={**scratch["env"], **extra_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def add_apt_get(scratch: dict, mode: str = "ok") -> None:
+    """A fake apt-get that installs chromium ("ok"), only after an update ("stale"), or never ("broken")."""
+    script = FAKE_APT_GET.format(
+        bash=shutil.which("bash"),
+        calls=scratch["calls"],
+        updated=scratch["calls"].with_suffix(".updated"),
+        mode=mode,
+    )
+    apt_get = scratch["bin"] / "apt-get"
+    apt_get.write_text(script)
+    apt_get.chmod(0o755)
+
+
+def apt_calls(scratch: dict) -> list[str]:
+    return scratch["calls"].read_text().splitlines() if scratch["calls"].exists() else []
+
+
+INSTALL = "noninteractive|install -y -qq --no-install-recommends chromium"
+
+
+def test_browser_present_is_a_silent_no_op(browser_scratch):
+    browser_scratch["chromium"].write_text("#!/bin/sh\n")
+    browser_scratch["chromium"].chmod(0o755)
+    add_apt_get(browser_scratch)
+    result = run_browser(browser_scratch)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert apt_calls(browser_scratch) == []
+
+
+def test_browser_missing_without_apt_get_says_what_to_install(browser_scratch):
+    result = run_browser(browser_scratch)
+    assert result.returncode == 1
+    assert f"{browser_scratch['chromium']} is missing" in result.stderr
+    assert "apt-get install chromium" in result.stderr
+    assert "MFE_SKIP_BROWSER=1" in result.stderr
+
+
+def test_browser_skipped_on_request(browser_scratch):
+    add_apt_get(browser_scratch)
+    result = run_browser(browser_scratch, MFE_SKIP_BROWSER="1")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert apt_calls(browser_scratch) == []
+
+
+@as_root
+def test_browser_installed_with_apt_get(browser_scratch):
+    add_apt_get(browser_scratch)
+    result = run_browser(browser_scratch)
+    assert result.returncode == 0, result.stderr
+    assert "installing Debian's chromium" in result.stderr
+    assert f"ready: {browser_scratch['chromium']}" in result.stderr
+    assert apt_calls(browser_scratch) == [INSTALL]  # fresh package lists: no update
+    assert os.access(browser_scratch["chromium"], os.X_OK)
+    assert (run_browser(browser_scratch).returncode, apt_calls(browser_scratch)) == (0, [INSTALL])
+
+
+@as_root
+def test_browser_install_refreshes_stale_package_lists(browser_scratch):
+    add_apt_get(browser_scratch, "stale")
+    result = run_browser(browser_scratch)
+    assert result.returncode == 0, result.stderr
+    assert apt_calls(browser_scratch) == [INSTALL, "noninteractive|update -qq", INSTALL]
+    assert "Unable to locate" not in result.stderr
+
+
+@as_root
+def test_browser_install_failure_shows_apt_gets_message(browser_scratch):
+    add_apt_get(browser_scratch, "broken")
+    result = run_browser(browser_scratch)
+    assert result.returncode == 1
+    assert "E: Unable to locate package chromium" in result.stderr
+    assert "apt-get could not install chromium" in result.stderr
+    assert f"{browser_scratch['chromium']} is missing" in result.stderr
+
+
+def test_bootstrap_checks_the_browser_and_goes_on_without_it(scratch, browser_scratch):
+    shutil.copy(ROOT / "scripts" / "browser", scratch["repo"] / "scripts" / "browser")
+    result = run(scratch, MFE_CHROMIUM=str(browser_scratch["chromium"]), MFE_PYTHON="/nonexistent/python")
+    assert result.returncode == 1  # for the Python, not the browser
+    assert f"{browser_scratch['chromium']} is missing" in result.stderr
+    assert "continuing without chromium" in result.stderr
+    assert result.stderr.index("continuing without chromium") < result.stderr.index("MFE_PYTHON=")

@@ -42,7 +42,9 @@ def application_down(
         f"{start}, then reload. Or give {app.name} a development.fallback in {config_file} "
         "to serve it from a deployment meanwhile.",
     ]
-    return _page(502, f"{app.name} is not running", lines, wants_html)
+    # Reloading repeats the request: harmless for a GET, a resubmitted form for anything else.
+    waiting = _waiting(app.name, upstream) if method == "GET" else ""
+    return _page(502, f"{app.name} is not running", lines, wants_html, waiting)
 
 
 def application_not_local(
@@ -75,7 +77,69 @@ def routing_table(targets: Mapping[str, Origin]) -> Page:
     return Page(200, JSON, json.dumps(table, indent=2).encode() + b"\n")
 
 
-def _page(status: int, title: str, lines: list[str], wants_html: bool) -> Page:
+STATUS_ENDPOINT = "/.well-known/mfe-proxy/status"
+
+# Polls the status endpoint and reloads the page once it says the application is reachable. Its values
+# come from the JSON element before it, never spliced into the code. An endpoint that fails (the proxy
+# restarting, an older proxy, a non-loopback client) is asked less often, but still asked.
+_WAIT_SCRIPT = """(() => {
+  const wait = JSON.parse(document.getElementById("mfe-wait").textContent);
+  const proxySilent = document.getElementById("mfe-proxy-silent");
+  document.getElementById("mfe-waiting").hidden = false;
+  let delay = 500;
+  async function reachable() {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 5000);
+    try {
+      const response = await fetch(wait.status, { cache: "no-store", signal: controller.signal });
+      if (!response.ok) throw new Error(`status endpoint answered ${response.status}`);
+      const { applications } = await response.json();
+      const app = Object.hasOwn(applications, wait.application) ? applications[wait.application] : {};
+      return app.reachable === true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  async function poll() {
+    try {
+      if (await reachable()) {
+        location.reload();
+        return;
+      }
+      delay = 500;
+      proxySilent.hidden = true;
+    } catch {
+      delay = Math.min(delay * 2, 5000);
+      proxySilent.hidden = false;
+    }
+    setTimeout(poll, delay);
+  }
+  setTimeout(poll, delay);
+})();"""
+
+
+def _script_json(value: object) -> str:
+    """JSON to stand inside a <script> element: no `<` (which could close the element or open a comment),
+    `>` or `&`, each written as its JSON escape, which JSON.parse reads back unchanged."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _waiting(application: str, upstream: Origin) -> str:
+    """Markup that waits for `application` to answer at `upstream`. Its notes stay hidden unless the
+    script runs, so that without scripts the page is the plain one, reload instruction included."""
+    name, netloc = html.escape(application), html.escape(upstream.netloc)
+    data = _script_json({"application": application, "status": STATUS_ENDPOINT})
+    return f"""<p id="mfe-waiting" role="status" hidden>
+<strong>Waiting for {name} to start on {netloc}…</strong> This page reloads by itself when it answers.</p>
+<p id="mfe-proxy-silent" hidden>mfe-proxy is not answering (restarting?); still trying.</p>
+<script type="application/json" id="mfe-wait">{data}</script>
+<script>{_WAIT_SCRIPT}</script>
+"""
+
+
+def _page(status: int, title: str, lines: list[str], wants_html: bool, extra_html: str = "") -> Page:
+    """`extra_html` is markup the caller built, everything in it escaped; it follows the paragraphs."""
     if not wants_html:
         return Page(status, TEXT, "\n".join(lines).encode() + b"\n")
     paragraphs = "\n".join(f"<p>{html.escape(line)}</p>" for line in lines)
@@ -87,8 +151,39 @@ h1{{font-size:1.4rem}}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
 {paragraphs}
-<p><small>mfe-proxy · {status}</small></p>
+{extra_html}<p><small>mfe-proxy · {status}</small></p>
 </body>
 </html>
 """
     return Page(status, HTML, body.encode())
+
+
+def host_not_allowed(host: str, wants_html: bool) -> Page:
+    """403 for a request whose Host is not one the proxy serves (DNS rebinding protection)."""
+    lines = [
+        f"mfe-proxy does not serve the host {host}.",
+        "It answers only for localhost, 127.0.0.1, [::1] and *.localhost, so that a web page on another "
+        "site cannot reach your dev servers by pointing its own host name at this machine (DNS rebinding).",
+        f"If you use {host} yourself, allow it: --set mfe_allowed_hosts={host} "
+        "(several: comma-separated; '*.example.test' for subdomains).",
+    ]
+    return _page(403, f"Host {host} is not allowed", lines, wants_html)
+
+
+def origin_not_allowed(origin: str) -> Page:
+    """403 for a WebSocket upgrade from a page on a host the proxy does not serve."""
+    return message(
+        403,
+        f"mfe-proxy refuses WebSocket connections from pages on {origin}: a page on another site must not "
+        f"open connections to your dev servers. If {origin} is yours, allow it with "
+        f"--set mfe_allowed_hosts={origin}.",
+    )
+
+
+def too_many_websockets(limit: int) -> Page:
+    """503 for a WebSocket upgrade beyond `mfe_ws_max_connections`."""
+    return message(
+        503,
+        f"mfe-proxy already relays {limit} WebSocket connections (mfe_ws_max_connections); close some, or "
+        "raise the limit with --set mfe_ws_max_connections=N.",
+    )
