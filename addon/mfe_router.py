@@ -7,21 +7,31 @@ The hooks here are thin: the config, the routing decisions, reachability, pages 
 """
 
 import asyncio
+import collections
+import contextlib
+import ipaddress
 import logging
+import signal
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mitmproxy import ctx, exceptions, http
+import wsproto.events
+from mitmproxy import ctx, exceptions, flow, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import server_hooks
+from mitmproxy.proxy.layers import websocket as websocket_layer
+from mitmproxy.websocket import WebSocketMessage
+from wsproto.frame_protocol import Opcode
 
-from mfe_proxy import pages, startup
+from mfe_proxy import pages, startup, status
 from mfe_proxy.config import Application, Config, Origin, load_config
 from mfe_proxy.errors import MfeError
 from mfe_proxy.health import Health
+from mfe_proxy.hosts import AllowedHosts
 from mfe_proxy.router import FLAG_HEADER, Endpoint, Forward, Redirect, Reject, Router
 from mfe_proxy.stats import Connection, Stats
 
@@ -36,6 +46,12 @@ _REPLACED_HEADERS = frozenset(
 # How much of a streamed body is kept for inspection in mitmweb.
 KEEP_STREAMED_BODY = 1024 * 1024
 _NO_BODY_STATUS = frozenset({204, 304})
+# How often the config file is looked at and idle WebSockets are looked for. A change is applied once
+# the file has stayed the same for one more tick, so that a half-written file is not read.
+TICK = 0.25
+# How long shutting down waits for WebSocket peers to receive their close frames.
+CLOSE_GRACE = 2.0
+GOING_AWAY = 1001
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +107,24 @@ class MfeRouter:
         self.setup: Setup | None = None
         self.health = Health()
         self.stats = Stats(())
-        self.connections: dict[str, Connection] = {}
+        self.websockets: dict[str, Connection] = {}
+        self.websockets: dict[str, tuple[http.HTTPFlow, Connection]] = {}
+        self.closing: dict[str, str] = {}  # WebSockets the proxy is closing itself, and why
         self.keep_messages = 100
+        self.allowed_hosts = AllowedHosts()
+        self.ws_idle_timeout = 0
+        self.ws_max_connections = 1000
+        self.keep_flows = 0
+        self.view: Any = None  # mitmweb's flow list; mitmdump has none
+        self.finished: collections.deque[flow.Flow] = collections.deque()  # for the mitmweb flow cap
         self.is_running = False
-        # Held so that the start-up task is not collected: the event loop keeps tasks weakly.
+        self.derived: dict[str, Any] = {}  # the options the addon set itself at start-up
+        self._stamp: tuple[int, int, int] | None = None  # the config file's, when last read
+        self._changed: tuple[int, int, int] | None = None  # a new stamp seen, to apply next tick
+        # Held so that the tasks are not collected: the event loop keeps tasks weakly.
         self._started: asyncio.Task[None] | None = None
+        self._ticking: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -121,19 +150,64 @@ class MfeRouter:
             "How many of the latest messages of each WebSocket connection stay inspectable; "
             "older ones are dropped so that endless HMR streams do not grow memory.",
         )
+        loader.add_option(
+            "mfe_allowed_hosts",
+            str,
+            "",
+            "Comma-separated host names the proxy answers for besides localhost, 127.0.0.1, [::1] and "
+            "*.localhost ('*.example.test' for subdomains, '*' for any); other Host headers get 403 "
+            "and WebSocket upgrades from pages on other origins are refused (DNS rebinding protection).",
+        )
+        loader.add_option(
+            "mfe_ws_idle_timeout",
+            int,
+            0,
+            "Close WebSocket connections (with 1001) after this many seconds without a message in "
+            "either direction. 0: never.",
+        )
+        loader.add_option(
+            "mfe_ws_max_connections",
+            int,
+            1000,
+            "How many WebSocket connections the proxy relays at once; further upgrades get 503.",
+        )
+        loader.add_option(
+            "mfe_keep_flows",
+            int,
+            5000,
+            "Under mitmweb, how many finished flows stay in the flow list; the oldest are dropped so "
+            "that an all-day session does not grow memory without bound. 0: keep all.",
+        )
+        _check_deferred(
+            ("mfe_ws_keep_messages", "mfe_ws_idle_timeout", "mfe_ws_max_connections", "mfe_keep_flows")
+        )
         _forgive_default_listener()
+        websocket_layer.Fragmentizer = _ClosingFragmentizer
 
     def configure(self, updated: set[str]) -> None:
+        try:
+            self._configure_options(updated)
+        except MfeError as error:
+            if self.is_running:
+                raise exceptions.OptionsError(str(error)) from None
+            # At start-up mitmproxy would print the exception with a traceback and carry on; an error
+            # logged now stops it cleanly, with the message alone.
+            logger.error(f"mfe-proxy cannot start: {error}")
+
+    def _configure_options(self, updated: set[str]) -> None:
         if "mfe_ws_keep_messages" in updated:
-            if ctx.options.mfe_ws_keep_messages < 0:
-                raise exceptions.OptionsError("mfe_ws_keep_messages must be 0 or more")
-            self.keep_messages = ctx.options.mfe_ws_keep_messages
+            self.keep_messages = _at_least(0, "mfe_ws_keep_messages", "0 or more")
+        if "mfe_allowed_hosts" in updated:
+            self.allowed_hosts = AllowedHosts.parse(ctx.options.mfe_allowed_hosts)
+        if "mfe_ws_idle_timeout" in updated:
+            self.ws_idle_timeout = _at_least(0, "mfe_ws_idle_timeout", "0 (off) or a number of seconds")
+        if "mfe_ws_max_connections" in updated:
+            self.ws_max_connections = _at_least(0, "mfe_ws_max_connections", "0 or more")
+        if "mfe_keep_flows" in updated:
+            self.keep_flows = _at_least(0, "mfe_keep_flows", "0 (keep all) or more")
         # At start-up the config is read in `running`, where a bad one can stop mitmproxy cleanly.
         if self.is_running and updated & {"mfe_config", "mfe_local_apps"}:
-            try:
-                self.use(Setup.build(ctx.options.mfe_config, ctx.options.mfe_local_apps))
-            except MfeError as error:
-                raise exceptions.OptionsError(str(error)) from None
+            self.use(Setup.build(ctx.options.mfe_config, ctx.options.mfe_local_apps))
 
     def running(self) -> None:
         self.is_running = True
@@ -154,8 +228,16 @@ class MfeRouter:
             )
             return
         self.use(setup)
+        self.derived = options
+        self.view = ctx.master.addons.get("view")
         ctx.options.update(**options)
         self._started = asyncio.ensure_future(self._announce(setup))
+        self._ticking = asyncio.ensure_future(self._tick())
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # Where the loop cannot take signal handlers, mitmproxy's own stop the proxy as before.
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self._stop)
 
     async def _announce(self, setup: Setup) -> None:
         proxyserver: Any = ctx.master.addons.get("proxyserver")
@@ -180,10 +262,91 @@ class MfeRouter:
     def use(self, setup: Setup) -> None:
         self.stats.track(setup.config.applications)
         self.setup = setup
+        self._stamp = self._changed = _stamp(setup.config.file)
 
     def done(self) -> None:
+        websocket_layer.Fragmentizer = _ORIGINAL_FRAGMENTIZER
+        for task in (self._ticking, self._stopping):
+            if task is not None:
+                task.cancel()
         if self.setup is not None:
             logger.info(self.stats.summary())
+
+    def _stop(self) -> None:
+        """SIGINT or SIGTERM: open WebSockets are closed with 1001 (going away) before mitmproxy stops,
+        so that browsers and dev servers see a proper close. A second signal stops at once."""
+        if self._stopping is not None or not self.websockets:
+            ctx.master.shutdown()
+            return
+        self._stopping = asyncio.ensure_future(self._close_then_stop())
+
+    async def _close_then_stop(self) -> None:
+        count = len(self.websockets)
+        logger.info(f"mfe-proxy stopping: closing {count} WebSocket connection{'' if count == 1 else 's'}")
+        for ws_flow, _ in list(self.websockets.values()):
+            self._close(ws_flow, GOING_AWAY, "mfe-proxy is stopping")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_GRACE):
+                while self.websockets:
+                    await asyncio.sleep(0.02)
+        ctx.master.shutdown()
+
+    def _close(self, ws_flow: http.HTTPFlow, code: int, reason: str) -> None:
+        """Close a WebSocket in both directions with `code`."""
+        self.closing[ws_flow.id] = reason
+        proxyserver: Any = ctx.master.addons.get("proxyserver")
+        message = WebSocketMessage(Opcode.BINARY, False, _CloseFrame(code, reason), injected=True)
+        # A ValueError: its connection has just gone, and websocket_end follows.
+        with contextlib.suppress(ValueError):
+            proxyserver.inject_event(websocket_layer.WebSocketMessageInjected(ws_flow, message))
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            self._reload_if_changed()
+            if self.ws_idle_timeout:
+                self._close_idle(time.time())
+
+    def _reload_if_changed(self) -> None:
+        """Live reload: a changed config file applies to new requests, whole or not at all."""
+        setup = self.setup
+        if setup is None:
+            return
+        stamp = _stamp(setup.config.file)
+        if stamp == self._stamp:
+            self._changed = stamp
+            return
+        if stamp != self._changed:  # still changing: wait for it to settle
+            self._changed = stamp
+            return
+        self._stamp = stamp
+        file = setup.config.file
+        if stamp is None:
+            logger.warning(f"mfe-proxy: {file} is gone; routing stays as it was until it is back")
+            return
+        try:
+            new = Setup.build(ctx.options.mfe_config or file, ctx.options.mfe_local_apps)
+        except MfeError as error:
+            logger.error(f"mfe-proxy: the changed config cannot be used, routing stays as it was: {error}")
+            return
+        for warning in new.config.warnings:
+            logger.warning(f"{file}: {warning}")
+        port = self.derived.get("listen_port")
+        if port is not None and new.config.proxy_port != port:
+            logger.warning(
+                f"mfe-proxy: {file} now sets localProxyPort {new.config.proxy_port}; the proxy keeps "
+                f"listening on {port} until it is restarted"
+            )
+        self.use(new)
+        logger.info(f"mfe-proxy reloaded {file}: {', '.join(new.config.applications)}")
+
+    def _close_idle(self, now: float) -> None:
+        for ws_flow, connection in list(self.websockets.values()):
+            if ws_flow.id not in self.closing and connection.idle_for(now) >= self.ws_idle_timeout:
+                logger.info(
+                    f"ws#{connection.id} idle for {self.ws_idle_timeout} s (mfe_ws_idle_timeout): closing"
+                )
+                self._close(ws_flow, GOING_AWAY, "idle")
 
     # -- HTTP ----------------------------------------------------------------------------------------
 
@@ -193,6 +356,8 @@ class MfeRouter:
             _not_ready(flow)
             return
         request = flow.request
+        if not self._admit(flow):
+            return
         target = request.path
         if request.data.authority and request.http_version.startswith("HTTP/1"):
             # An absolute-form target (`GET http://host/path`) names a host of its own; mitmproxy
@@ -201,8 +366,52 @@ class MfeRouter:
         decision = setup.router.route(request.method, target, request.headers)
         if type(decision) is Forward:
             await self._forward(flow, decision, setup)
+        elif type(decision) is Endpoint and decision.name in ("status", "metrics"):
+            await self._status(flow, decision.name, setup)
         else:
             self._answer(flow, decision, setup)
+
+    def _admit(self, flow: http.HTTPFlow) -> bool:
+        """Refuse what must not reach an application: a missing, doubled or malformed Host, a host the
+        proxy does not serve, a WebSocket upgrade from a page on another site, one WebSocket too many."""
+        request = flow.request
+        hosts = request.headers.get_all("host")
+        if not hosts and request.http_version == "HTTP/2.0" and request.authority:
+            hosts = [request.authority]
+        verdict = self.allowed_hosts.check_host(hosts)
+        if verdict.status == 400:
+            what = "no Host header" if not hosts else f"Host {', '.join(hosts)!r}"
+            _refuse(flow, pages.message(400, f"mfe-proxy cannot serve a request with {what}"))
+            return False
+        if verdict.status:
+            _refuse(flow, pages.host_not_allowed(verdict.host, _wants_html(flow)))
+            return False
+        if "upgrade" not in request.headers:
+            return True
+        origin = request.headers.get("origin")
+        if origin is not None:
+            verdict = self.allowed_hosts.check_origin(origin)
+            if verdict.status:
+                _refuse(flow, pages.origin_not_allowed(verdict.host))
+                return False
+        if len(self.websockets) >= self.ws_max_connections:
+            _refuse(flow, pages.too_many_websockets(self.ws_max_connections))
+            return False
+        return True
+
+    async def _status(self, flow: http.HTTPFlow, name: str, setup: Setup) -> None:
+        """The status and metrics endpoints: for the developer's own machine only."""
+        if not _is_loopback(flow.client_conn.peername[0]):
+            _refuse(flow, pages.message(403, f"mfe-proxy answers its {name} endpoint only to this machine"))
+            return
+        apps = setup.config.applications.values()
+        answers = await asyncio.gather(
+            *(self.health.reachable((app.upstream.host, app.upstream.port)) for app in apps)
+        )
+        reachable = {app.name: answer for app, answer in zip(apps, answers, strict=True)}
+        doc = status.document(setup.config, setup.local, setup.fallbacks, self.stats.apps, reachable)
+        page = status.status_page(doc) if name == "status" else status.prometheus(doc)
+        _refuse(flow, page, f"proxy: {name} endpoint")
 
     async def _forward(self, flow: http.HTTPFlow, decision: Forward, setup: Setup) -> None:
         app = decision.application
@@ -230,26 +439,15 @@ class MfeRouter:
     def _answer(self, flow: http.HTTPFlow, decision: Redirect | Endpoint | Reject, setup: Setup) -> None:
         if type(decision) is Redirect:
             flow.response = http.Response.make(decision.status, b"", {"Location": decision.location})
-            label = f"proxy: redirect to {decision.location}"
+            _mark_proxy(flow, f"proxy: redirect to {decision.location}")
         elif type(decision) is Endpoint:
             if decision.name == "routing":
                 page = pages.routing_table(setup.targets())
             else:
                 page = pages.message(404, f"mfe-proxy has no endpoint {decision.name!r}")
-            flow.response = _response(flow, page)
-            label = f"proxy: {decision.name} endpoint"
+            _refuse(flow, page, f"proxy: {decision.name} endpoint")
         else:
-            flow.response = _response(flow, pages.message(decision.status, decision.message))
-            label = f"proxy: {decision.status} {decision.message}"
-        flow.comment = label
-        flow.metadata["mfe"] = {
-            "application": None,
-            "reason": "proxy",
-            "detail": label,
-            "upstream": None,
-            "via": "proxy",
-            "client_host": None,
-        }
+            _refuse(flow, pages.message(decision.status, decision.message))
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         if self.setup is None:
@@ -277,6 +475,30 @@ class MfeRouter:
         response = flow.response
         if response is not None and isinstance(response.stream, KeepBody):
             response.raw_content = bytes(response.stream.kept)
+        if self.view is not None and self.keep_flows and flow.websocket is None:
+            self._keep(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if self.view is not None and self.keep_flows and flow.websocket is None:
+            self._keep(flow)
+
+    def _keep(self, done: flow.Flow) -> None:
+        """The mitmweb flow cap: once more than `mfe_keep_flows` flows are listed, the oldest finished
+        ones go. Flows still open (WebSockets) are never dropped."""
+        view = self.view
+        self.finished.append(done)
+        excess = view.store_count() - self.keep_flows
+        if excess <= 0:
+            if len(self.finished) > 2 * self.keep_flows:  # the user removed flows by hand meanwhile
+                self.finished = collections.deque(f for f in self.finished if view.get_by_id(f.id))
+            return
+        drop = []
+        while excess > 0 and self.finished:
+            oldest = self.finished.popleft()
+            if view.get_by_id(oldest.id) is not None:
+                drop.append(oldest)
+                excess -= 1
+        view.remove(drop)
 
     # -- upstream connections --------------------------------------------------------------------
 
@@ -299,31 +521,35 @@ class MfeRouter:
         if mfe is None or mfe["application"] is None:
             return
         connection = self.stats.open(mfe["application"], flow.request.path, mfe["upstream"], time.time())
-        self.connections[flow.id] = connection
+        self.websockets[flow.id] = (flow, connection)
         logger.info(connection.opened_line())
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None
         messages = flow.websocket.messages
-        connection = self.connections.get(flow.id)
-        if connection is not None:
+        entry = self.websockets.get(flow.id)
+        if entry is not None:
             message = messages[-1]
-            connection.message(message.from_client, len(message.content))
+            entry[1].message(message.from_client, len(message.content))
         if len(messages) > self.keep_messages:
             del messages[: len(messages) - self.keep_messages]
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
-        connection = self.connections.pop(flow.id, None)
-        if connection is None:
+        if self.view is not None and self.keep_flows:
+            self._keep(flow)
+        entry = self.websockets.pop(flow.id, None)
+        if entry is None:
             return
+        connection = entry[1]
         assert flow.websocket is not None
         websocket = flow.websocket
+        by_proxy = self.closing.pop(flow.id, None) is not None
         self.stats.close(connection)
         logger.info(
             connection.closed_line(
                 websocket.close_code,
                 websocket.close_reason,
-                websocket.closed_by_client,
+                None if by_proxy else websocket.closed_by_client,
                 websocket.timestamp_end or time.time(),
             )
         )
@@ -382,6 +608,24 @@ def _respond(flow: http.HTTPFlow, page: pages.Page, decision: Forward) -> None:
     _mark(flow, decision, None, "proxy", None)
 
 
+def _refuse(flow: http.HTTPFlow, page: pages.Page, label: str | None = None) -> None:
+    """Answer with one of the proxy's own pages, for a request that goes to no application."""
+    flow.response = _response(flow, page)
+    _mark_proxy(flow, label or f"proxy: {page.status} {page.body.decode(errors='replace').splitlines()[0]}")
+
+
+def _mark_proxy(flow: http.HTTPFlow, label: str) -> None:
+    flow.comment = label
+    flow.metadata["mfe"] = {
+        "application": None,
+        "reason": "proxy",
+        "detail": label,
+        "upstream": None,
+        "via": "proxy",
+        "client_host": None,
+    }
+
+
 _COMMENT_SUFFIX = {"local": "", "fallback": " (fallback)", "proxy": " (not reachable)"}
 
 
@@ -401,7 +645,12 @@ def _mark(
 
 
 def _response(flow: http.HTTPFlow, page: pages.Page) -> http.Response:
-    response = http.Response.make(page.status, page.body, {"Content-Type": page.content_type})
+    # The proxy's own answers describe this moment (an application down, the counters): never cached.
+    response = http.Response.make(
+        page.status,
+        page.body,
+        {"Content-Type": page.content_type, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
     if flow.request.method == "HEAD":
         response.raw_content = b""  # Content-Length still tells the size of the body a GET gets
     return response
@@ -422,6 +671,74 @@ def _rewrite_location(response: http.Response, mfe: dict[str, Any]) -> None:
         if location == prefix or location.startswith((prefix + "/", prefix + "?", prefix + "#")):
             response.headers["location"] = f"http://{client_host}{location[len(prefix) :]}"
             return
+
+
+def _check_deferred(int_options: tuple[str, ...]) -> None:
+    """mitmproxy converts `--set` values for a script's options right after `load`, and when one does
+    not convert it drops the whole script without a word and goes on as a plain proxy. So the values
+    are checked first: a bad one is reported and left out, which stops start-up."""
+    deferred: dict[str, Any] = ctx.options.deferred
+    for name in int_options:
+        given = getattr(deferred.get(name), "val", None)
+        if not given:
+            continue
+        try:
+            int(given[-1])
+        except ValueError:
+            del deferred[name]
+            logger.error(f"mfe-proxy cannot start: {name} must be a whole number, not {given[-1]!r}")
+
+
+def _at_least(minimum: int, option: str, expected: str) -> int:
+    value: int = getattr(ctx.options, option)
+    if value < minimum:
+        raise MfeError(f"{option} must be {expected}, not {value}")
+    return value
+
+
+def _stamp(file: str) -> tuple[int, int, int] | None:
+    """What tells that a file changed: replaced (editors save by renaming), resized or rewritten."""
+    try:
+        stat = Path(file).stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+class _CloseFrame(bytes):
+    """The content of an injected WebSocket message that closes the connection instead of being sent:
+    mitmproxy gives addons no way to close a WebSocket with a code (mitmproxy issue 4773)."""
+
+    code: int
+    reason: str
+
+    def __new__(cls, code: int, reason: str) -> "_CloseFrame":
+        frame = super().__new__(cls)
+        frame.code = code
+        frame.reason = reason
+        return frame
+
+
+_ORIGINAL_FRAGMENTIZER = websocket_layer.Fragmentizer
+
+
+class _ClosingFragmentizer(_ORIGINAL_FRAGMENTIZER):
+    """mitmproxy's WebSocket layer turns an injected message into the events it relays with this class:
+    a `_CloseFrame` becomes a close, which the layer sends both ways before ending the flow."""
+
+    def __call__(self, content: bytes) -> Iterator[wsproto.events.Event]:  # type: ignore[override]
+        if type(content) is _CloseFrame:
+            return iter((wsproto.events.CloseConnection(content.code, content.reason),))
+        return super().__call__(content)
 
 
 def _busy_port(options: dict[str, Any]) -> tuple[str, int] | None:

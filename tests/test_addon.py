@@ -261,10 +261,10 @@ def test_websocket_messages_are_counted_and_only_the_latest_kept(tmp_path, liste
     assert (docs.websockets, docs.open_websockets) == (1, 0)
     assert (docs.to_app.messages, docs.to_app.bytes) == (6, 5 * len("m0") + len("m10"))
     assert (docs.to_client.messages, docs.to_client.bytes) == (6, 5 * len("m1") + len("m11"))
-    assert addon.connections == {}
+    assert addon.websockets == {}
 
 
-def test_options_are_validated(tmp_path, listening):
+def test_options_are_validated(tmp_path, listening, caplog):
     path = tmp_path / "microfrontends.json"
     path.write_text(json.dumps(config(listening, listening)))
     bad = tmp_path / "bad.json"
@@ -273,9 +273,15 @@ def test_options_are_validated(tmp_path, listening):
     async def main():
         addon = MfeRouter()
         with taddons.context(addon) as tctx:
-            with pytest.raises(exceptions.OptionsError, match="mfe_ws_keep_messages"):
-                tctx.configure(addon, mfe_ws_keep_messages=-1)
+            # Before running, a bad value is logged (which stops start-up); once running, refused.
+            tctx.configure(addon, mfe_ws_keep_messages=-1)
+            assert "mfe-proxy cannot start: mfe_ws_keep_messages must be 0 or more" in caplog.text
             addon.is_running = True
+            for option, value in (("mfe_ws_keep_messages", -1), ("mfe_keep_flows", -2)):
+                with pytest.raises(exceptions.OptionsError, match=f"{option} must be"):
+                    tctx.configure(addon, **{option: value})
+            with pytest.raises(exceptions.OptionsError, match="mfe_allowed_hosts: 'a:1' is not a host name"):
+                tctx.configure(addon, mfe_allowed_hosts="a:1")
             tctx.configure(addon, mfe_config=str(path))
             assert addon.setup is not None and addon.setup.config.file == str(path)
             with pytest.raises(exceptions.OptionsError, match=r"bad\.json: applications\.web"):
@@ -309,3 +315,49 @@ def test_a_busy_default_listener_does_not_stop_the_proxy():
             proxyserver_log.removeFilter(mfe_router._default_listener_filter)
 
     assert asyncio.run(main()) == ["reverse proxy to http://localhost:3000 failed to listen on *:3024"]
+
+
+@pytest.mark.parametrize(
+    ("client", "status"),
+    [
+        ("127.0.0.1", 200),
+        ("::1", 200),
+        ("::ffff:127.0.0.1", 200),
+        ("192.168.1.5", 403),
+        ("::ffff:10.0.0.1", 403),
+    ],
+)
+def test_status_endpoint_answers_this_machine_only(tmp_path, listening, client, status):
+    async def scenario(addon):
+        flow = request_flow("/.well-known/mfe-proxy/status")
+        flow.client_conn.peername = (client, 50000)
+        await addon.requestheaders(flow)
+        return flow
+
+    flow = run(tmp_path, config(listening, free_port()), scenario)
+    assert flow.response is not None
+    assert flow.response.status_code == status
+    assert flow.response.headers["cache-control"] == "no-store"
+    if status == 200:
+        document = json.loads(flow.response.content)
+        assert document["applications"]["web"]["reachable"] is True
+        assert document["applications"]["docs"]["reachable"] is False
+    else:
+        assert b"only to this machine" in flow.response.content
+    assert flow.metadata["mfe"]["via"] == "proxy"
+
+
+def test_status_counts_requests_routed_so_far(tmp_path, listening):
+    async def scenario(addon):
+        for path in ("/docs/a", "/docs/b", "/"):
+            await addon.requestheaders(request_flow(path))
+        flow = request_flow("/.well-known/mfe-proxy/metrics")
+        await addon.requestheaders(flow)
+        return flow
+
+    flow = run(tmp_path, config(listening, listening), scenario)
+    assert flow.response is not None
+    text = flow.response.text
+    assert 'mfe_proxy_requests_total{application="docs"} 2\n' in text
+    assert 'mfe_proxy_requests_total{application="web"} 1\n' in text
+    assert 'mfe_proxy_up{application="docs"} 1\n' in text

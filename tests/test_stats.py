@@ -138,3 +138,16 @@ def test_track_keeps_existing_counts_and_adds_new_applications():
     assert [line.split(":")[0].strip() for line in stats.summary().split("\n")[1:]] == ["web", "docs", "blog"]
     # Connection ids continue after a new config.
     assert stats.open("blog", "/hmr", "http://localhost:3002", now=0.0).id == 2
+
+
+def test_idle_time_is_noticed_from_message_counts():
+    stats = Stats(["docs"])
+    connection = stats.open("docs", "/hmr", "http://localhost:3001", 100.0)
+    assert connection.idle_for(100.5) == 0.5
+    assert connection.idle_for(103.0) == 3.0
+    connection.message(False, 10)
+    assert connection.idle_for(104.0) == 0.0  # a message since the last look: active as of now
+    assert connection.idle_for(105.5) == 1.5
+    connection.message(True, 1)
+    connection.message(False, 1)
+    assert connection.idle_for(106.0) == 0.0

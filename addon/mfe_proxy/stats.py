@@ -55,6 +55,21 @@ class Connection:
     app: AppStats
     to_app: Traffic = field(default_factory=Traffic)
     to_client: Traffic = field(default_factory=Traffic)
+    # For the idle timeout: activity is noticed by a periodic check that compares message counts,
+    # rather than timestamped on every message, so relaying stays two additions.
+    seen: int = 0
+    active_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.active_at = self.opened_at
+
+    def idle_for(self, now: float) -> float:
+        """Seconds without a message either way, as of the previous call: call it periodically."""
+        total = self.to_app.messages + self.to_client.messages
+        if total != self.seen:
+            self.seen = total
+            self.active_at = now
+        return now - self.active_at
 
     def message(self, from_client: bool, size: int) -> None:
         if from_client:

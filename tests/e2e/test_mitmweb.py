@@ -10,6 +10,8 @@ import time
 from mitmproxy.io import FlowReader
 
 from conftest import free_port
+from e2e.test_websocket import TIMEOUT, ws_connect
+from e2e.ws_upstream import WsUpstream
 
 
 def local(server) -> str:
@@ -86,3 +88,50 @@ def test_flows_are_tagged_with_their_application(start_proxy, upstream):
         assert metadata[target] is not None, target
         assert {key: metadata[target].get(key) for key in mfe} == mfe
     assert metadata["/.well-known/vercel/microfrontends/routing"]["via"] == "proxy"
+
+
+def test_flow_list_is_capped_and_open_websockets_stay(start_proxy, upstream):
+    web, docs = upstream("web"), WsUpstream()
+    try:
+        web_port = free_port()
+        proxy = start_proxy(
+            {
+                "applications": {
+                    "web": {"development": {"local": local(web)}},
+                    "docs": {"development": {"local": local(docs)}, "routing": [{"paths": ["/docs/:path*"]}]},
+                }
+            },
+            "--set",
+            f"web_port={web_port}",
+            "--set",
+            "web_open_browser=false",
+            "--set",
+            "mfe_keep_flows=20",
+            tool="mitmweb",
+        )
+        output = proxy.wait_for(f"Web server listening at http://127.0.0.1:{web_port}/")
+        token = re.search(r"Web server listening at \S+\?token=(\w+)", output).group(1)
+        with ws_connect(proxy, "/docs/_hmr") as ws:
+            connection = proxy.connection()
+            for index in range(100):
+                connection.request("GET", f"/page/{index}")
+                assert connection.getresponse().read()
+            connection.close()
+            ws.send("still open")
+            assert ws.recv(timeout=TIMEOUT) == "still open"
+            deadline = time.monotonic() + 5
+            while True:
+                paths = [flow["request"]["path"] for flow in json.loads(web_api(web_port, token, "/flows"))]
+                if "/page/99" in paths:
+                    break
+                assert time.monotonic() < deadline, paths
+                time.sleep(0.1)
+        # The cap counts every flow; the newest requests are kept, and the WebSocket, open while they were
+        # made, was not dropped.
+        assert len(paths) <= 20
+        assert "/docs/_hmr" in paths
+        pages = [path for path in paths if path.startswith("/page/")]
+        assert len(pages) >= 19
+        assert pages == [f"/page/{index}" for index in range(100 - len(pages), 100)]
+    finally:
+        docs.stop()

@@ -102,7 +102,15 @@ def test_options_are_listed():
     )
     assert result.returncode == 0, result.stderr
     options = dict(re.findall(r"^(mfe_\w+):\s*(.*)$", result.stdout, re.MULTILINE))
-    assert options == {"mfe_config": "''", "mfe_local_apps": "''", "mfe_ws_keep_messages": "100"}
+    assert options == {
+        "mfe_allowed_hosts": "''",
+        "mfe_config": "''",
+        "mfe_keep_flows": "5000",
+        "mfe_local_apps": "''",
+        "mfe_ws_idle_timeout": "0",
+        "mfe_ws_keep_messages": "100",
+        "mfe_ws_max_connections": "1000",
+    }
 
 
 @pytest.mark.parametrize(
