@@ -18,6 +18,7 @@ from mfe_proxy.config import (
     load_config,
     parse_config,
 )
+from mfe_proxy.errors import quote
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 
@@ -570,6 +571,149 @@ def test_two_applications_with_the_same_asset_prefix():
     )
     assert error.problems[0].where == "applications.blog.assetPrefix"
     assert '"shared" is also one of docs\'s' in error.problems[0].message
+
+
+# -- bugs found by fuzzing and the malformed-config table ----------------------------------------
+
+_DOCS_LOCAL = "applications.docs.development.local"
+
+
+@pytest.mark.parametrize(
+    ("data", "file", "where", "expected"),
+    [
+        # A lone surrogate escape crashed the default asset prefix's md5, and made messages unprintable.
+        (
+            b'{"applications": {"web": {}, "\\ud800": {"routing": [{"paths": ["/a"]}]}}}',
+            "microfrontends.json",
+            'applications["\\ud800"]',
+            'the key "\\ud800" holds a lone surrogate escape',
+        ),
+        (
+            b'applications: {web: {packageName: "\\udc80"}}',
+            "microfrontends.yaml",
+            "applications.web.packageName",
+            '"\\udc80" holds a lone surrogate escape',
+        ),
+        # partOf holding a YAML date, set or recursive list crashed the message that quotes it.
+        (b"partOf: 2024-01-01", "microfrontends.yaml", "partOf", "the package that partOf names (date here)"),
+        (b"partOf: &x [*x]", "microfrontends.yaml", "partOf", "(a list here)"),
+        # YAML's binary, hexadecimal and base-60 integers could exceed what int-to-text converts.
+        (b"options: {localProxyPort: 0x" + b"f" * 4000 + b"}", "m.yaml", "line 1, column 27", "too large"),
+        (
+            b"applications: {web: {development: {local: 1" + b":59" * 3000 + b"}}}",
+            "m.yml",
+            "line 1, column 43",
+            "too large",
+        ),
+        # So could a port written as thousands of digits.
+        (
+            json.dumps(with_local("1" + "0" * 5000)).encode(),
+            "microfrontends.json",
+            _DOCS_LOCAL,
+            "is not a port number (1 to 65535)",
+        ),
+        # A JSON integer past Python's limit: the message named sys.set_int_max_str_digits, at 1:1.
+        (
+            b'{"options":\n {"localProxyPort": 1' + b"0" * 5000 + b"}}",
+            "microfrontends.json",
+            "line 2, column 21",
+            "a number has too many digits",
+        ),
+        # A YAML key that is a list or mapping loaded as an application named "[]".
+        (
+            b"applications: {? [a, b] : {}}",
+            "microfrontends.yaml",
+            "line 1, column 18",
+            "a key must be a name",
+        ),
+        # `{,}` and `[,]` read as `{}` and `[]`: a comma after "{" or "[" is no trailing comma.
+        (b"{,}", "microfrontends.json", "line 1, column 2", "JSON syntax error: Expecting property name"),
+        (
+            b'{"applications": [,]}',
+            "microfrontends.jsonc",
+            "line 1, column 19",
+            "JSON syntax error: Expecting value",
+        ),
+        # A JSON file holding `null` was reported as empty.
+        (b"null", "microfrontends.json", "", "the top level must be an object, not null"),
+        # $schema of any type was accepted; the reference says it is a string.
+        (
+            json.dumps(two_apps(**{"$schema": 5})).encode(),
+            "microfrontends.json",
+            "$schema",
+            "must be a string",
+        ),
+        # "must be a port number, not a number" for 3024.5.
+        (
+            json.dumps(two_apps(options={"localProxyPort": 3024.5})).encode(),
+            "microfrontends.json",
+            "options.localProxyPort",
+            "must be a port number, not a decimal number",
+        ),
+        # Hosts that end in a number are IPv4 addresses to the URL standard, and brackets hold IPv6.
+        (
+            json.dumps(with_local("127.0.0.1.1:3000")).encode(),
+            "m.json",
+            _DOCS_LOCAL,
+            "has no valid host name",
+        ),
+        (
+            json.dumps(with_local("http://999.1.1.1")).encode(),
+            "m.json",
+            _DOCS_LOCAL,
+            "has no valid host name",
+        ),
+        (
+            json.dumps(with_local("http://[v1.x]:3000")).encode(),
+            "m.json",
+            _DOCS_LOCAL,
+            "has no valid host name",
+        ),
+        (
+            json.dumps(with_local({"host": "[localhost]"})).encode(),
+            "m.json",
+            f"{_DOCS_LOCAL}.host",
+            '"[localhost]" is not a host name or IP address',
+        ),
+        # PyYAML's text called bytes it could not decode "unacceptable characters", over two lines.
+        (
+            "web: café".encode("latin-1"),
+            "microfrontends.yaml",
+            "",
+            "not UTF-8 text (byte 8 cannot be decoded)",
+        ),
+        (b"\x00", "microfrontends.yaml", "", "the character U+0000 (character 0 of the file) is not allowed"),
+        (b"version: 2024-02-30", "microfrontends.yaml", "", "not valid YAML: day is out of range for month"),
+    ],
+)
+def test_inputs_that_crashed_or_misled_the_loader(data, file, where, expected):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, file)
+    error = caught.value
+    assert [problem.where for problem in error.problems] == [where], str(error)
+    assert expected in error.problems[0].message
+    assert "\n" not in str(error)
+    str(error).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("web", "docs", "where"),
+    [
+        (3, {"routing": [{"paths": ["/d"]}]}, "applications.web"),
+        ({}, {"routing": {}}, "applications.docs.routing"),
+        ({}, {"routing": []}, "applications.docs.routing"),
+        ({}, {"routing": [{"group": "docs"}]}, "applications.docs.routing[0].paths"),
+    ],
+)
+def test_a_broken_application_is_not_also_a_missing_or_extra_default(web, docs, where):
+    # These also reported "no default application" or "2 applications have no `routing`".
+    error = error_of({"applications": {"web": web, "docs": docs}})
+    assert [problem.where for problem in error.problems] == [where]
+
+
+def test_quote_keeps_lone_surrogates_escaped_and_other_text_readable():
+    assert quote("caf\u00e9 \ud800") == '"café \\ud800"'
+    quote("\udcff").encode("utf-8")
 
 
 # -- properties ----------------------------------------------------------------------------------

@@ -125,9 +125,20 @@ def _object_from_pairs(pairs: list[tuple[Any, Any]]) -> _Object:
     return obj
 
 
+_YAML_INT_LIMIT = 32  # characters of an integer in a YAML file, sign and base prefix included
+
+
 class _YamlLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Object:
         self.flatten_mapping(node)
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    "a key must be a name, not a list or mapping",
+                    key.start_mark,
+                )
         pairs = [
             (self.construct_object(key, deep=deep), self.construct_object(value, deep=deep))
             for key, value in node.value
@@ -137,8 +148,21 @@ class _YamlLoader(yaml.SafeLoader):
             pairs = [(str(key), value) for key, value in pairs]
         return _object_from_pairs(pairs)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        # Binary, hexadecimal and base-60 integers can have more digits than int-to-text conversion
+        # allows (4300), so a message could not show them; no field takes a number near that size.
+        if len(node.value) > _YAML_INT_LIMIT:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number of more than {_YAML_INT_LIMIT} characters is too large",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
 
 _YamlLoader.add_constructor("tag:yaml.org,2002:map", _YamlLoader.construct_mapping)
+_YamlLoader.add_constructor("tag:yaml.org,2002:int", _YamlLoader.construct_yaml_int)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -192,6 +216,9 @@ def parse_config(data: bytes, file: str) -> Config:
     """Parse and validate the bytes of a config file; `file` names it in messages and picks the
     format (YAML for `.yaml`/`.yml`, JSONC, of which JSON is a part, for any other name)."""
     document = _parse_document(data, file)
+    problems = list(_lone_surrogates(document))
+    if problems:
+        raise ConfigError(file, problems)
     return _Validator(file).config(document)
 
 
@@ -202,31 +229,78 @@ def _parse_document(data: bytes, file: str) -> Any:
     if file.endswith((".yaml", ".yml")):
         try:
             document = yaml.load(data, Loader=_YamlLoader)
+        except yaml.reader.ReaderError as error:
+            raise ConfigError(file, [_unreadable_yaml(error)]) from None
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             raise ConfigError(
                 file, [ConfigProblem(where, f"YAML syntax error: {error.problem or error.context}")]
             ) from None
-        except (yaml.YAMLError, ValueError, RecursionError) as error:
-            message = f"YAML syntax error: {error}" if isinstance(error, yaml.YAMLError) else "not valid YAML"
-            raise ConfigError(file, [ConfigProblem("", message)]) from None
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            problem = ConfigProblem("", f"not UTF-8 text (byte {error.start} cannot be decoded)")
-            raise ConfigError(file, [problem]) from None
-        if not text.strip():
+        except (yaml.YAMLError, ValueError) as error:  # ValueError: a date such as 2024-02-30
+            raise ConfigError(file, [ConfigProblem("", f"not valid YAML: {error}")]) from None
+        except RecursionError:
+            raise ConfigError(file, [ConfigProblem("", "not valid YAML: nested too deeply")]) from None
+        # An empty file, or one of only comments, holds no document.
+        if document is None:
             raise ConfigError(file, [_EMPTY])
-        try:
-            document = jsonc.loads(text, object_pairs_hook=_object_from_pairs)
-        except jsonc.JsoncSyntaxError as error:
-            where = f"line {error.line}, column {error.column}"
-            raise ConfigError(file, [ConfigProblem(where, f"JSON syntax error: {error.message}")]) from None
-    if document is None:
+        return document
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        problem = ConfigProblem("", f"not UTF-8 text (byte {error.start} cannot be decoded); {_SAVE_AS_UTF8}")
+        raise ConfigError(file, [problem]) from None
+    if not text.strip():
         raise ConfigError(file, [_EMPTY])
-    return document
+    try:
+        return jsonc.loads(text, object_pairs_hook=_object_from_pairs)
+    except jsonc.JsoncSyntaxError as error:
+        where = f"line {error.line}, column {error.column}"
+        raise ConfigError(file, [ConfigProblem(where, f"JSON syntax error: {error.message}")]) from None
+
+
+_SAVE_AS_UTF8 = "save the file as UTF-8"
+
+
+def _unreadable_yaml(error: yaml.reader.ReaderError) -> ConfigProblem:
+    """PyYAML's own text for these mixes up bytes it cannot decode with characters YAML forbids."""
+    if error.encoding != "unicode":
+        return ConfigProblem(
+            "",
+            f"not {error.encoding.upper()} text (byte {error.position} cannot be decoded); {_SAVE_AS_UTF8}",
+        )
+    return ConfigProblem(
+        "",
+        f"YAML syntax error: the character U+{error.character:04X} (character {error.position} of the "
+        f"file) is not allowed in YAML; is the file binary, or not UTF-8 text?",
+    )
+
+
+def _lone_surrogates(document: Any) -> Iterator[ConfigProblem]:
+    """Keys and strings holding a lone UTF-16 surrogate (an unpaired `\\ud800` escape, which JSON
+    and YAML let through): not text, so no name, host or message can carry one, and Turborepo's
+    parser refuses them too. Each list or mapping is visited once: YAML aliases can share them,
+    even recursively."""
+    seen: set[int] = set()
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str) and _SURROGATE.search(value):
+            yield ConfigProblem(where, f"{quote(value)} {_SURROGATE_PROBLEM}")
+        elif isinstance(value, dict | list) and id(value) not in seen:
+            seen.add(id(value))
+            items = list(value.items() if isinstance(value, dict) else enumerate(value))
+            for key, item in reversed(items):
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    yield ConfigProblem(_child(where, key), f"the key {quote(key)} {_SURROGATE_PROBLEM}")
+                pending.append((_child(where, key), item))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_PROBLEM = (
+    "holds a lone surrogate escape, which is not valid Unicode text; escape the whole character "
+    '(e.g. "\\ud83d\\ude00" for U+1F600) or write it as it is'
+)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -242,7 +316,8 @@ def _child(parent: str, key: str | int) -> str:
 
 
 def _type_name(value: Any) -> str:
-    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
+    # JSON's 3000.5 and 3000.0 are floats; no field takes one, and "a number" would not say why.
+    names = {bool: "a boolean", int: "a number", float: "a decimal number", str: "a string", list: "a list"}
     if value is None:
         return "null"
     if isinstance(value, dict):
@@ -256,6 +331,10 @@ class _Validator:
         self.problems: list[ConfigProblem] = []
         self.claims: list[_Claim] = []
         self.warnings: list[str] = []
+        # Which applications are children is known from the `routing` key, even when its value is
+        # wrong; an entry that is not an object at all could be either.
+        self.children: set[str] = set()
+        self.unreadable_applications = False
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(ConfigProblem(where, message))
@@ -293,17 +372,23 @@ class _Validator:
             )
         if "partOf" in document:
             owner = document["partOf"]
+            # Only a string names a package; anything else is shown by its type.
+            package = (
+                quote(owner) if isinstance(owner, str) else f"that partOf names ({_type_name(owner)} here)"
+            )
             raise ConfigError(
                 self.file,
                 [
                     ConfigProblem(
                         "partOf",
                         f"this is a child config: the routing lives in the microfrontends.json of the "
-                        f"package {quote(owner)}; run the proxy with that file (mfe_config=PATH)",
+                        f"package {package}; run the proxy with that file (mfe_config=PATH)",
                     )
                 ],
             )
         self.keys(document, "", frozenset({"$schema", "version", "options", "applications"}), frozenset())
+        if "$schema" in document:
+            self.expect(document["$schema"], str, "$schema", "a string (the schema's URL)")
         version = self.version(document.get("version"))
         proxy_port = self.options(document.get("options"))
         applications = self.applications(document.get("applications"))
@@ -358,8 +443,11 @@ class _Validator:
             where = _child("applications", name)
             if not name.strip():
                 self.problem(where, "an application name must not be empty")
+                self.unreadable_applications = True
             elif self.expect(spec, dict, where, "an object"):
                 parsed[name] = self.application(name, spec, where)
+            else:
+                self.unreadable_applications = True
         fallback = next((app.fallback for app in parsed.values() if app.is_default), None)
         if fallback is not None:
             # A child application without a fallback of its own uses the default application's.
@@ -378,6 +466,8 @@ class _Validator:
             frozenset({"packageName", "development", "routing", "assetPrefix"}),
             _IGNORED_APPLICATION_KEYS,
         )
+        if "routing" in spec:
+            self.children.add(name)
         package_name = self.string(spec, "packageName", where)
         upstream, fallback, task = self.development(
             name, spec.get("development"), _child(where, "development")
@@ -414,8 +504,13 @@ class _Validator:
                 where, f'must be a port, a host, host:port, a URL or {{"port": ...}}, not {_type_name(value)}'
             )
             return None
-        if value.strip().isdecimal() and value.isascii():
-            return Origin("http", "localhost", self.port(int(value), where))
+        digits = value.strip()
+        if digits.isdecimal() and value.isascii():
+            if len(digits.lstrip("0")) > 5:
+                # Out of range, and int() refuses text of more than 4300 digits.
+                self.problem(where, f"{quote(value)} is not a port number (1 to 65535)")
+                return None
+            return Origin("http", "localhost", self.port(int(digits), where))
         return self.origin(value, "http", where, example="localhost:3000", default_port=generated_port(name))
 
     def local_object(self, name: str, value: _Object, where: str) -> Origin | None:
@@ -425,8 +520,10 @@ class _Validator:
             self.port(port, _child(where, "port"))
         host = self.string(value, "host", where)
         if host is not None:
-            host = host.strip().removeprefix("[").removesuffix("]")
-            if not _valid_host(host):
+            host = host.strip()
+            bracketed = host.startswith("[") and host.endswith("]")
+            host = host[1:-1] if bracketed else host
+            if not _valid_host(host, bracketed):
                 self.problem(
                     _child(where, "host"), f"{quote(value['host'])} is not a host name or IP address"
                 )
@@ -460,7 +557,8 @@ class _Validator:
         if parts.scheme not in ("http", "https"):
             self.problem(where, f'{quote(value)}: the protocol must be http or https, not "{parts.scheme}"')
             return None
-        if not parts.hostname or not _valid_host(parts.hostname):
+        bracketed = "[" in parts.netloc.rpartition("@")[2]
+        if not parts.hostname or not _valid_host(parts.hostname, bracketed):
             self.problem(where, f"{quote(value)} has no valid host name")
             return None
         extra = [
@@ -552,10 +650,10 @@ class _Validator:
         return tuple(dict.fromkeys(p for p in prefixes if p and "/" not in p))
 
     def default_application(self, applications: Mapping[str, Application]) -> Application | None:
-        defaults = [app for app in applications.values() if app.is_default]
+        defaults = [app for app in applications.values() if app.name not in self.children]
         if len(defaults) == 1:
             return defaults[0]
-        if not defaults and applications:
+        if not defaults and applications and not self.unreadable_applications:
             self.problem(
                 "applications",
                 "no default application: exactly one application must have no `routing`; it serves every "
@@ -617,9 +715,16 @@ class _Claim(NamedTuple):
     pattern: PathPattern
 
 
-def _valid_host(host: str) -> bool:
+def _valid_host(host: str, bracketed: bool) -> bool:
+    """An IP address (only IPv6 within brackets), or a DNS name whose last label is not a number:
+    the URL standard reads a host that ends in a number as an IPv4 address, so `999.0.0.1` and
+    `127.0.0.1.1` are typos, not names."""
     try:
-        ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host)
     except ValueError:
-        return _HOST_NAME.fullmatch(host) is not None
-    return True
+        return (
+            not bracketed
+            and _HOST_NAME.fullmatch(host) is not None
+            and not host.rstrip(".").rpartition(".")[2].isdigit()
+        )
+    return address.version == 6 or not bracketed

@@ -12,5 +12,6 @@ class PathPatternError(MfeError):
 
 
 def quote(value: object) -> str:
-    """A config value as it would be written in the JSON file, for messages; non-ASCII kept readable."""
-    return json.dumps(value, ensure_ascii=False)
+    """A config value as it would be written in the JSON file, for messages; non-ASCII kept readable.
+    A lone surrogate (JSON's `"\\ud800"`) stays escaped: a message holding one could not be printed."""
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace").decode()

@@ -8,6 +8,7 @@ PyPI were no fit: `json5` accepts a much larger language (unquoted keys, single 
 """
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,9 @@ class JsoncSyntaxError(ValueError):
         self.column = column
 
 
+_LONG_NUMBER = re.compile(r"-?[0-9]{4301,}")
+
+
 def _position(text: str, index: int) -> tuple[int, int]:
     line = text.count("\n", 0, index) + 1
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
@@ -31,6 +35,7 @@ def strip_jsonc(text: str) -> str:
     """Return `text` with comments and trailing commas replaced by spaces (same length, same lines)."""
     out = list(text)
     last_comma: int | None = None  # a comma followed so far only by blanks and comments
+    previous = ""  # the last character outside strings and comments that is not a blank
     i, n = 0, len(text)
     while i < n:
         char = text[i]
@@ -40,6 +45,7 @@ def strip_jsonc(text: str) -> str:
             while i < n and text[i] not in '"\n':
                 i += 2 if text[i] == "\\" else 1
             last_comma = None
+            previous = char
             i += 1
         elif text.startswith("//", i):
             end = text.find("\n", i)
@@ -56,11 +62,13 @@ def strip_jsonc(text: str) -> str:
             if char in "}]" and last_comma is not None:
                 out[last_comma] = " "
             if char == ",":
-                # Only a single comma before a closing bracket is a trailing comma; leave `, ,` for
-                # the json module to report where it is.
-                last_comma = i if last_comma is None else None
+                # Only a comma after a value is a trailing comma; leave `, ,`, `[,` and `{"a": ,`
+                # for the json module to report where they are.
+                last_comma = i if previous not in ("", "{", "[", ",", ":") else None
             elif not char.isspace():
                 last_comma = None
+            if not char.isspace():
+                previous = char
             i += 1
     return "".join(out)
 
@@ -74,5 +82,8 @@ def loads(text: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any]) 
         raise JsoncSyntaxError(error.msg, error.lineno, error.colno) from None
     except RecursionError:
         raise JsoncSyntaxError("nested too deeply", 1, 1) from None
-    except ValueError as error:  # e.g. an integer literal longer than Python converts
-        raise JsoncSyntaxError(str(error), 1, 1) from None
+    except ValueError:
+        # The one other error json raises: an integer of more digits than Python converts (4300).
+        number = _LONG_NUMBER.search(stripped)
+        position = _position(text, number.start() if number else 0)
+        raise JsoncSyntaxError("a number has too many digits", *position) from None
