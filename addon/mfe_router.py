@@ -10,7 +10,9 @@ import asyncio
 import collections
 import contextlib
 import ipaddress
+import itertools
 import logging
+import re
 import signal
 import socket
 import time
@@ -19,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h11
 import wsproto.events
 from mitmproxy import ctx, exceptions, flow, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import server_hooks
 from mitmproxy.proxy.layers import websocket as websocket_layer
+from mitmproxy.proxy.layers.http import _http1 as http1_layer
 from mitmproxy.websocket import WebSocketMessage
 from wsproto.frame_protocol import Opcode
 
@@ -52,6 +56,17 @@ TICK = 0.25
 # How long shutting down waits for WebSocket peers to receive their close frames.
 CLOSE_GRACE = 2.0
 GOING_AWAY = 1001
+# Sent to the browser when its application's connection is lost without a close frame.
+APPLICATION_LOST = 1011
+# Limits on a request head, which mitmproxy reads whole with no limit of its own. Dev servers on Node
+# refuse heads over 16 KiB; these leave room for large cookies while refusing absurd heads.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADER_FIELDS = 500
+# Control characters (tab aside) in a header field or the request target: bare CR or LF (what is left
+# of obsolete line folding or a smuggled header), NUL, DEL. mitmproxy passes them on as they are.
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+MAX_CHUNK_SIZE = 2**63 - 1
+_HTTP_VERSIONS = frozenset({b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +122,9 @@ class MfeRouter:
         self.setup: Setup | None = None
         self.health = Health()
         self.stats = Stats(())
-        self.websockets: dict[str, Connection] = {}
         self.websockets: dict[str, tuple[http.HTTPFlow, Connection]] = {}
         self.closing: dict[str, str] = {}  # WebSockets the proxy is closing itself, and why
+        self.quiet_allowed: dict[str, contextlib.ExitStack] = {}  # see websocket_start
         self.keep_messages = 100
         self.allowed_hosts = AllowedHosts()
         self.ws_idle_timeout = 0
@@ -183,6 +198,8 @@ class MfeRouter:
         )
         _forgive_default_listener()
         websocket_layer.Fragmentizer = _ClosingFragmentizer
+        websocket_layer.WebsocketConnection = _PeerLossClosingConnection
+        http1_layer.ChunkedReader = _ChunkedReader
 
     def configure(self, updated: set[str]) -> None:
         try:
@@ -266,6 +283,8 @@ class MfeRouter:
 
     def done(self) -> None:
         websocket_layer.Fragmentizer = _ORIGINAL_FRAGMENTIZER
+        websocket_layer.WebsocketConnection = _ORIGINAL_WEBSOCKET_CONNECTION
+        http1_layer.ChunkedReader = _ORIGINAL_CHUNKED_READER
         for task in (self._ticking, self._stopping):
             if task is not None:
                 task.cancel()
@@ -375,6 +394,12 @@ class MfeRouter:
         """Refuse what must not reach an application: a missing, doubled or malformed Host, a host the
         proxy does not serve, a WebSocket upgrade from a page on another site, one WebSocket too many."""
         request = flow.request
+        problem = _malformed(request)
+        if problem is not None:
+            _refuse(flow, pages.message(problem[0], f"mfe-proxy refuses a request {problem[1]}"))
+            # What follows on the connection cannot be trusted to start where this request ends.
+            flow.response.headers["connection"] = "close"
+            return False
         hosts = request.headers.get_all("host")
         if not hosts and request.http_version == "HTTP/2.0" and request.authority:
             hosts = [request.authority]
@@ -523,6 +548,15 @@ class MfeRouter:
         connection = self.stats.open(mfe["application"], flow.request.path, mfe["upstream"], time.time())
         self.websockets[flow.id] = (flow, connection)
         logger.info(connection.opened_line())
+        # mitmproxy cuts connections idle for tcp_timeout (10 minutes), without a close frame: a quiet
+        # HMR socket would be cut mid-session and the page reloaded. Whether a WebSocket has been idle
+        # too long is mfe_ws_idle_timeout's to say.
+        proxyserver: Any = ctx.master.addons.get("proxyserver")
+        handler = proxyserver.connections.get(flow.client_conn.id)
+        if handler is not None:
+            held = contextlib.ExitStack()
+            held.enter_context(handler.timeout_watchdog.disarm())
+            self.quiet_allowed[flow.id] = held
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None
@@ -537,6 +571,9 @@ class MfeRouter:
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         if self.view is not None and self.keep_flows:
             self._keep(flow)
+        held = self.quiet_allowed.pop(flow.id, None)
+        if held is not None:
+            held.close()
         entry = self.websockets.pop(flow.id, None)
         if entry is None:
             return
@@ -689,6 +726,23 @@ def _check_deferred(int_options: tuple[str, ...]) -> None:
             logger.error(f"mfe-proxy cannot start: {name} must be a whole number, not {given[-1]!r}")
 
 
+def _malformed(request: http.Request) -> tuple[int, str] | None:
+    """What mitmproxy lets through of a malformed request head, which could reach an application and
+    be read differently there (request smuggling): status and reason, or None when the head is sound."""
+    data = request.data
+    if data.http_version not in _HTTP_VERSIONS:
+        return 505, f"in {request.http_version!r}: only HTTP/1.0, HTTP/1.1 and HTTP/2 are served"
+    fields = data.headers.fields
+    if len(fields) > MAX_HEADER_FIELDS:
+        return 400, f"with {len(fields)} header fields (at most {MAX_HEADER_FIELDS})"
+    head = b"\t".join(itertools.chain((data.path,), itertools.chain.from_iterable(fields)))
+    if len(head) > MAX_HEAD_BYTES:
+        return 400, f"with a head of {len(head)} bytes (at most {MAX_HEAD_BYTES})"
+    if _CONTROL.search(head):
+        return 400, "with a control character (line folding, a bare CR or LF, NUL) in its target or headers"
+    return None
+
+
 def _at_least(minimum: int, option: str, expected: str) -> int:
     value: int = getattr(ctx.options, option)
     if value < minimum:
@@ -739,6 +793,46 @@ class _ClosingFragmentizer(_ORIGINAL_FRAGMENTIZER):
         if type(content) is _CloseFrame:
             return iter((wsproto.events.CloseConnection(content.code, content.reason),))
         return super().__call__(content)
+
+
+_ORIGINAL_WEBSOCKET_CONNECTION = websocket_layer.WebsocketConnection
+
+
+class _PeerLossClosingConnection(_ORIGINAL_WEBSOCKET_CONNECTION):
+    """mitmproxy's WebSocket layer keeps one of these per side. When a side's TCP connection is lost
+    without a close frame, it relays the resulting close (1006, which must not go on the wire) to the
+    other side, where wsproto sends it as 1000, a normal close. The other side gets 1011 instead when
+    the application was lost, and 1001 (going away) when the browser was."""
+
+    def receive_data(self, data: bytes | None) -> None:
+        super().receive_data(data)
+        if data is None and self._events and type(self._events[-1]) is wsproto.events.CloseConnection:
+            # `client`: this side is the proxy's connection to the application.
+            self._events[-1] = (
+                wsproto.events.CloseConnection(APPLICATION_LOST, "the application's connection was lost")
+                if self.client
+                else wsproto.events.CloseConnection(GOING_AWAY, "the browser's connection was lost")
+            )
+
+
+_ORIGINAL_CHUNKED_READER = http1_layer.ChunkedReader
+
+
+class _ChunkedReader(_ORIGINAL_CHUNKED_READER):
+    """mitmproxy reads chunked bodies with this class, from browsers and from applications. Two of its
+    behaviours are changed: a body that ends with trailer fields made mitmproxy stop serving the
+    connection ("HTTP trailers are not implemented yet") and leave the peer waiting, so the trailers are
+    dropped, as an intermediary may (RFC 9110, section 6.5.1), and the body relayed; a chunk size beyond
+    2**63 - 1, which parsers with 64-bit sizes read differently (request smuggling), is a protocol
+    error, which mitmproxy answers with 400 (or 502 from an application) and a close."""
+
+    def __call__(self, buf: Any) -> h11.Data | h11.EndOfMessage | None:
+        event = super().__call__(buf)
+        if self._bytes_in_chunk > MAX_CHUNK_SIZE:
+            raise h11.LocalProtocolError(f"chunk size over {MAX_CHUNK_SIZE}")
+        if type(event) is h11.EndOfMessage and event.headers:
+            return h11.EndOfMessage()
+        return event
 
 
 def _busy_port(options: dict[str, Any]) -> tuple[str, int] | None:

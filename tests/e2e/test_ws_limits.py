@@ -1,6 +1,7 @@
 """WebSocket limits through the real addon: the idle timeout closes with 1001 both ways, and upgrades
 beyond mfe_ws_max_connections get 503 while the connections already open keep working."""
 
+import http.client
 import re
 import time
 
@@ -98,3 +99,23 @@ def test_bad_limits_stop_start_up(start_proxy, apps, option, value, message):
     assert code == 1
     assert f"mfe-proxy cannot start: {message}" in output
     assert "Traceback" not in output
+
+
+def test_a_quiet_websocket_outlives_tcp_timeout(start_proxy, apps, upstream):
+    # mitmproxy closes connections idle for tcp_timeout; a WebSocket is closed only by
+    # mfe_ws_idle_timeout, so a quiet HMR socket is not cut in the middle of a session.
+    _, docs = apps
+    web = upstream("web")
+    proxy = start_proxy(mfe_config(web.port, docs.port), "--set", "tcp_timeout=1")
+    with ws_connect(proxy, DOCS_HMR) as ws:
+        connection = proxy.connection()
+        connection.request("GET", "/page")
+        assert connection.getresponse().read()
+        time.sleep(3)
+        ws.send("after a quiet while")
+        assert ws.recv(timeout=TIMEOUT) == "after a quiet while"
+        # tcp_timeout still applies to everything else: the idle keep-alive connection is gone.
+        with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
+            connection.request("GET", "/page")
+            connection.getresponse()
+        connection.close()
