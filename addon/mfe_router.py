@@ -16,21 +16,15 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import h11
-import wsproto.events
 from mitmproxy import ctx, exceptions, flow, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import server_hooks
-from mitmproxy.proxy.layers import websocket as websocket_layer
-from mitmproxy.proxy.layers.http import _http1 as http1_layer
-from mitmproxy.websocket import WebSocketMessage
-from wsproto.frame_protocol import Opcode
 
+import mitmproxy_patches
 from mfe_proxy import pages, startup, status
 from mfe_proxy.config import Application, Config, Origin, load_config
 from mfe_proxy.errors import MfeError
@@ -55,9 +49,6 @@ _NO_BODY_STATUS = frozenset({204, 304})
 TICK = 0.25
 # How long shutting down waits for WebSocket peers to receive their close frames.
 CLOSE_GRACE = 2.0
-GOING_AWAY = 1001
-# Sent to the browser when its application's connection is lost without a close frame.
-APPLICATION_LOST = 1011
 # Limits on a request head, which mitmproxy reads whole with no limit of its own. Dev servers on Node
 # refuse heads over 16 KiB; these leave room for large cookies while refusing absurd heads.
 MAX_HEAD_BYTES = 64 * 1024
@@ -65,7 +56,6 @@ MAX_HEADER_FIELDS = 500
 # Control characters (tab aside) in a header field or the request target: bare CR or LF (what is left
 # of obsolete line folding or a smuggled header), NUL, DEL. mitmproxy passes them on as they are.
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-MAX_CHUNK_SIZE = 2**63 - 1
 _HTTP_VERSIONS = frozenset({b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0"})
 
 
@@ -197,9 +187,7 @@ class MfeRouter:
             ("mfe_ws_keep_messages", "mfe_ws_idle_timeout", "mfe_ws_max_connections", "mfe_keep_flows")
         )
         _forgive_default_listener()
-        websocket_layer.Fragmentizer = _ClosingFragmentizer
-        websocket_layer.WebsocketConnection = _PeerLossClosingConnection
-        http1_layer.ChunkedReader = _ChunkedReader
+        mitmproxy_patches.install()
 
     def configure(self, updated: set[str]) -> None:
         try:
@@ -282,9 +270,7 @@ class MfeRouter:
         self._stamp = self._changed = _stamp(setup.config.file)
 
     def done(self) -> None:
-        websocket_layer.Fragmentizer = _ORIGINAL_FRAGMENTIZER
-        websocket_layer.WebsocketConnection = _ORIGINAL_WEBSOCKET_CONNECTION
-        http1_layer.ChunkedReader = _ORIGINAL_CHUNKED_READER
+        mitmproxy_patches.uninstall()
         for task in (self._ticking, self._stopping):
             if task is not None:
                 task.cancel()
@@ -303,7 +289,7 @@ class MfeRouter:
         count = len(self.websockets)
         logger.info(f"mfe-proxy stopping: closing {count} WebSocket connection{'' if count == 1 else 's'}")
         for ws_flow, _ in list(self.websockets.values()):
-            self._close(ws_flow, GOING_AWAY, "mfe-proxy is stopping")
+            self._close(ws_flow, mitmproxy_patches.GOING_AWAY, "mfe-proxy is stopping")
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(CLOSE_GRACE):
                 while self.websockets:
@@ -311,13 +297,8 @@ class MfeRouter:
         ctx.master.shutdown()
 
     def _close(self, ws_flow: http.HTTPFlow, code: int, reason: str) -> None:
-        """Close a WebSocket in both directions with `code`."""
         self.closing[ws_flow.id] = reason
-        proxyserver: Any = ctx.master.addons.get("proxyserver")
-        message = WebSocketMessage(Opcode.BINARY, False, _CloseFrame(code, reason), injected=True)
-        # A ValueError: its connection has just gone, and websocket_end follows.
-        with contextlib.suppress(ValueError):
-            proxyserver.inject_event(websocket_layer.WebSocketMessageInjected(ws_flow, message))
+        mitmproxy_patches.close_websocket(ws_flow, code, reason)
 
     async def _tick(self) -> None:
         while True:
@@ -365,7 +346,7 @@ class MfeRouter:
                 logger.info(
                     f"ws#{connection.id} idle for {self.ws_idle_timeout} s (mfe_ws_idle_timeout): closing"
                 )
-                self._close(ws_flow, GOING_AWAY, "idle")
+                self._close(ws_flow, mitmproxy_patches.GOING_AWAY, "idle")
 
     # -- HTTP ----------------------------------------------------------------------------------------
 
@@ -551,8 +532,8 @@ class MfeRouter:
         # mitmproxy cuts connections idle for tcp_timeout (10 minutes), without a close frame: a quiet
         # HMR socket would be cut mid-session and the page reloaded. Whether a WebSocket has been idle
         # too long is mfe_ws_idle_timeout's to say.
-        proxyserver: Any = ctx.master.addons.get("proxyserver")
-        handler = proxyserver.connections.get(flow.client_conn.id)
+        proxyserver: Any = ctx.master.addons.get("proxyserver")  # None only in mitmproxy's test context
+        handler = proxyserver.connections.get(flow.client_conn.id) if proxyserver else None
         if handler is not None:
             held = contextlib.ExitStack()
             held.enter_context(handler.timeout_watchdog.disarm())
@@ -766,73 +747,6 @@ def _is_loopback(host: str) -> bool:
         return False
     mapped = getattr(address, "ipv4_mapped", None)
     return (mapped or address).is_loopback
-
-
-class _CloseFrame(bytes):
-    """The content of an injected WebSocket message that closes the connection instead of being sent:
-    mitmproxy gives addons no way to close a WebSocket with a code (mitmproxy issue 4773)."""
-
-    code: int
-    reason: str
-
-    def __new__(cls, code: int, reason: str) -> "_CloseFrame":
-        frame = super().__new__(cls)
-        frame.code = code
-        frame.reason = reason
-        return frame
-
-
-_ORIGINAL_FRAGMENTIZER = websocket_layer.Fragmentizer
-
-
-class _ClosingFragmentizer(_ORIGINAL_FRAGMENTIZER):
-    """mitmproxy's WebSocket layer turns an injected message into the events it relays with this class:
-    a `_CloseFrame` becomes a close, which the layer sends both ways before ending the flow."""
-
-    def __call__(self, content: bytes) -> Iterator[wsproto.events.Event]:  # type: ignore[override]
-        if type(content) is _CloseFrame:
-            return iter((wsproto.events.CloseConnection(content.code, content.reason),))
-        return super().__call__(content)
-
-
-_ORIGINAL_WEBSOCKET_CONNECTION = websocket_layer.WebsocketConnection
-
-
-class _PeerLossClosingConnection(_ORIGINAL_WEBSOCKET_CONNECTION):
-    """mitmproxy's WebSocket layer keeps one of these per side. When a side's TCP connection is lost
-    without a close frame, it relays the resulting close (1006, which must not go on the wire) to the
-    other side, where wsproto sends it as 1000, a normal close. The other side gets 1011 instead when
-    the application was lost, and 1001 (going away) when the browser was."""
-
-    def receive_data(self, data: bytes | None) -> None:
-        super().receive_data(data)
-        if data is None and self._events and type(self._events[-1]) is wsproto.events.CloseConnection:
-            # `client`: this side is the proxy's connection to the application.
-            self._events[-1] = (
-                wsproto.events.CloseConnection(APPLICATION_LOST, "the application's connection was lost")
-                if self.client
-                else wsproto.events.CloseConnection(GOING_AWAY, "the browser's connection was lost")
-            )
-
-
-_ORIGINAL_CHUNKED_READER = http1_layer.ChunkedReader
-
-
-class _ChunkedReader(_ORIGINAL_CHUNKED_READER):
-    """mitmproxy reads chunked bodies with this class, from browsers and from applications. Two of its
-    behaviours are changed: a body that ends with trailer fields made mitmproxy stop serving the
-    connection ("HTTP trailers are not implemented yet") and leave the peer waiting, so the trailers are
-    dropped, as an intermediary may (RFC 9110, section 6.5.1), and the body relayed; a chunk size beyond
-    2**63 - 1, which parsers with 64-bit sizes read differently (request smuggling), is a protocol
-    error, which mitmproxy answers with 400 (or 502 from an application) and a close."""
-
-    def __call__(self, buf: Any) -> h11.Data | h11.EndOfMessage | None:
-        event = super().__call__(buf)
-        if self._bytes_in_chunk > MAX_CHUNK_SIZE:
-            raise h11.LocalProtocolError(f"chunk size over {MAX_CHUNK_SIZE}")
-        if type(event) is h11.EndOfMessage and event.headers:
-            return h11.EndOfMessage()
-        return event
 
 
 def _busy_port(options: dict[str, Any]) -> tuple[str, int] | None:
