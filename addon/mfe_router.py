@@ -233,7 +233,8 @@ class MfeRouter:
             )
             return
         self.use(setup)
-        self.derived = options
+        # What the launcher (addon/mfe_launcher.py) set before start-up counts as the addon's own.
+        self.derived = {**getattr(ctx.master, "mfe_launcher_options", {}), **options}
         self.view = ctx.master.addons.get("view")
         ctx.options.update(**options)
         self._started = asyncio.ensure_future(self._announce(setup))

@@ -139,6 +139,31 @@ class ProxyProcess:
         self.process.wait()
 
 
+def proxy_command(tool: str, confdir: Path) -> list[str]:
+    """The command that starts `tool` (mitmdump or mitmweb) with the addon, and mitmproxy's files in
+    `confdir`; with MFE_TEST_LAUNCHER=1, mitmdump through the launcher, as scripts/mfe-proxy runs it, so
+    that the whole suite can run the recommended way."""
+    program = [str(Path(sys.executable).parent / tool)]
+    if tool == "mitmdump" and os.environ.get("MFE_TEST_LAUNCHER") == "1":
+        program = [sys.executable, "-O", str(ADDON.with_name("mfe_launcher.py"))]
+    return [*program, "-s", str(ADDON), "--set", f"confdir={confdir}"]
+
+
+def spawn_proxy(command: list[str], cwd: Path, log: Path, port: int) -> ProxyProcess:
+    """Start `command` with its output in `log`; the caller stops it (`terminate`)."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            # The readiness line must reach the file when printed, not when a buffer fills.
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return ProxyProcess(process, log, port)
+
+
 def _explicit_port(args: tuple[str, ...]) -> int | None:
     """The port that `args` set with `--set listen_port=P`, `-p P` or `--listen-port P`, if any."""
     for index, arg in enumerate(args):
@@ -176,13 +201,7 @@ def start_proxy(tmp_path: Path, mitmproxy_confdir: Path) -> Iterator:
     ) -> ProxyProcess:
         directory = tmp_path / f"proxy{len(started)}"
         directory.mkdir()
-        command = [
-            str(Path(sys.executable).parent / tool),
-            "-s",
-            str(ADDON),
-            "--set",
-            f"confdir={mitmproxy_confdir}",
-        ]
+        command = proxy_command(tool, mitmproxy_confdir)
         if config is not None:
             config_file = directory / config_name
             config_file.write_text(config if isinstance(config, str) else json.dumps(config, indent=2))
@@ -194,18 +213,7 @@ def start_proxy(tmp_path: Path, mitmproxy_confdir: Path) -> Iterator:
             port = free_port()
             command += ["--set", f"listen_port={port}"]
         command += args
-        log = directory / "output.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                command,
-                cwd=cwd or directory,
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                # The readiness line must reach the file when printed, not when a buffer fills.
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        proxy = ProxyProcess(process, log, port)
+        proxy = spawn_proxy(command, cwd or directory, directory / "output.log", port)
         started.append(proxy)
         if expect_ready:
             proxy.wait_for(READY, START_TIMEOUT)

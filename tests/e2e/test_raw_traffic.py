@@ -10,10 +10,7 @@ One proxy serves the whole module, so that some fifty cases take seconds, not mi
 import contextlib
 import http.client
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -23,7 +20,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from conftest import ADDON, READY, START_TIMEOUT, ProxyProcess, free_port
+from conftest import READY, START_TIMEOUT, ProxyProcess, free_port, proxy_command, spawn_proxy
 from e2e import raw
 from e2e.app_process import AppProcess
 from e2e.figures import record
@@ -53,7 +50,7 @@ def docs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
 def proxy(
     tmp_path_factory: pytest.TempPathFactory, mitmproxy_confdir: Path, web, docs
 ) -> Iterator[ProxyProcess]:
-    """The conftest's `start_proxy` is per test; this is the same command, started once per module."""
+    """The conftest's `start_proxy` is per test; this is the same proxy, started once per module."""
     directory = tmp_path_factory.mktemp("proxy")
     config = directory / "microfrontends.json"
     applications = {
@@ -65,20 +62,9 @@ def proxy(
     }
     config.write_text(json.dumps({"applications": applications}))
     port = free_port()
-    log = directory / "output.log"
-    command = [str(Path(sys.executable).parent / "mitmdump"), "-s", str(ADDON)]
-    command += ["--set", f"confdir={mitmproxy_confdir}", "--set", f"mfe_config={config}"]
-    command += ["--set", f"listen_port={port}"]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            cwd=directory,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    server = ProxyProcess(process, log, port)
+    command = proxy_command("mitmdump", mitmproxy_confdir)
+    command += ["--set", f"mfe_config={config}", "--set", f"listen_port={port}"]
+    server = spawn_proxy(command, directory, directory / "output.log", port)
     try:
         server.wait_for(READY, START_TIMEOUT)
         yield server
