@@ -34,9 +34,12 @@ FILES = (
     "tests/e2e/test_faults.py",
     "tests/e2e/test_load.py",
     "tests/e2e/test_raw_traffic.py",
+    "tests/e2e/test_flow_cap_memory.py",
     "tests/test_config_malformed.py",
     "tests/test_fuzz.py",
 )
+# Files whose every test records figures of its own.
+RECORDING_FILES = ("tests/e2e/test_faults.py", "tests/e2e/test_load.py", "tests/e2e/test_flow_cap_memory.py")
 MALFORMED_CONFIGS = "tests/test_config_malformed.py"
 FUZZ = "tests/test_fuzz.py"
 MIB = 1024 * 1024
@@ -211,7 +214,7 @@ def tables(figures: list[dict], outcomes: dict[str, Outcome], examples: dict[str
     recorded = {figure["scope"].partition("[")[0] for figure in by_test}
     for node, outcome in sorted(outcomes.items()):
         # A test that failed before it could record its figures still gets its row.
-        if node.startswith(("tests/e2e/test_faults.py", "tests/e2e/test_load.py")) and node not in recorded:
+        if node.startswith(RECORDING_FILES) and node not in recorded:
             lines.append(f"| `{node.partition('::')[2]}` | (no figures recorded) | {outcome.describe()} |")
 
     lines += ["", "### Bad input", "", "| what was tried | how many | result |", "|---|---|---|"]

@@ -69,8 +69,8 @@ def test_the_flow_cap_bounds_mitmwebs_memory(start_proxy, upstream):
     for label, (before, after), keep in (("capped", capped, CAP), ("all kept", kept, 0)):
         record(
             f"mitmweb, mfe_keep_flows={keep} ({label})",
-            f"{REQUESTS} requests of {BODY // 1024} KiB through mitmweb",
-            requests=REQUESTS,
+            f"{REQUESTS:,} requests of {BODY // 1024} KiB through mitmweb, mfe_keep_flows={keep} ({label})",
+            scope="tests/e2e/test_flow_cap_memory.py::test_the_flow_cap_bounds_mitmwebs_memory",
             rss_before=before,
             rss_after=after,
         )
