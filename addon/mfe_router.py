@@ -378,7 +378,7 @@ class MfeRouter:
         request = flow.request
         problem = _malformed(request)
         if problem is not None:
-            _refuse(flow, pages.message(problem[0], f"mfe-proxy refuses a request {problem[1]}"))
+            _reply(flow, pages.message(problem[0], f"mfe-proxy refuses a request {problem[1]}"))
             # What follows on the connection cannot be trusted to start where this request ends.
             flow.response.headers["connection"] = "close"
             return False
@@ -388,10 +388,10 @@ class MfeRouter:
         verdict = self.allowed_hosts.check_host(hosts)
         if verdict.status == 400:
             what = "no Host header" if not hosts else f"Host {', '.join(hosts)!r}"
-            _refuse(flow, pages.message(400, f"mfe-proxy cannot serve a request with {what}"))
+            _reply(flow, pages.message(400, f"mfe-proxy cannot serve a request with {what}"))
             return False
         if verdict.status:
-            _refuse(flow, pages.host_not_allowed(verdict.host, _wants_html(flow)))
+            _reply(flow, pages.host_not_allowed(verdict.host, _wants_html(flow)))
             return False
         if "upgrade" not in request.headers:
             return True
@@ -399,17 +399,17 @@ class MfeRouter:
         if origin is not None:
             verdict = self.allowed_hosts.check_origin(origin)
             if verdict.status:
-                _refuse(flow, pages.origin_not_allowed(verdict.host))
+                _reply(flow, pages.origin_not_allowed(verdict.host))
                 return False
         if len(self.websockets) >= self.ws_max_connections:
-            _refuse(flow, pages.too_many_websockets(self.ws_max_connections))
+            _reply(flow, pages.too_many_websockets(self.ws_max_connections))
             return False
         return True
 
     async def _status(self, flow: http.HTTPFlow, name: str, setup: Setup) -> None:
         """The status and metrics endpoints: for the developer's own machine only."""
         if not _is_loopback(flow.client_conn.peername[0]):
-            _refuse(flow, pages.message(403, f"mfe-proxy answers its {name} endpoint only to this machine"))
+            _reply(flow, pages.message(403, f"mfe-proxy answers its {name} endpoint only to this machine"))
             return
         apps = setup.config.applications.values()
         answers = await asyncio.gather(
@@ -418,7 +418,7 @@ class MfeRouter:
         reachable = {app.name: answer for app, answer in zip(apps, answers, strict=True)}
         doc = status.document(setup.config, setup.local, setup.fallbacks, self.stats.apps, reachable)
         page = status.status_page(doc) if name == "status" else status.prometheus(doc)
-        _refuse(flow, page, f"proxy: {name} endpoint")
+        _reply(flow, page, f"proxy: {name} endpoint")
 
     async def _forward(self, flow: http.HTTPFlow, decision: Forward, setup: Setup) -> None:
         app = decision.application
@@ -452,9 +452,9 @@ class MfeRouter:
                 page = pages.routing_table(setup.targets())
             else:
                 page = pages.message(404, f"mfe-proxy has no endpoint {decision.name!r}")
-            _refuse(flow, page, f"proxy: {decision.name} endpoint")
+            _reply(flow, page, f"proxy: {decision.name} endpoint")
         else:
-            _refuse(flow, pages.message(decision.status, decision.message))
+            _reply(flow, pages.message(decision.status, decision.message))
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         if self.setup is None:
@@ -627,7 +627,7 @@ def _respond(flow: http.HTTPFlow, page: pages.Page, decision: Forward) -> None:
     _mark(flow, decision, None, "proxy", None)
 
 
-def _refuse(flow: http.HTTPFlow, page: pages.Page, label: str | None = None) -> None:
+def _reply(flow: http.HTTPFlow, page: pages.Page, label: str | None = None) -> None:
     """Answer with one of the proxy's own pages, for a request that goes to no application."""
     flow.response = _response(flow, page)
     _mark_proxy(flow, label or f"proxy: {page.status} {page.body.decode(errors='replace').splitlines()[0]}")
