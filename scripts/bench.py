@@ -15,10 +15,8 @@ docs/BENCHMARKS.md.
 import argparse
 import asyncio
 import contextlib
-import importlib.metadata
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -30,7 +28,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +38,12 @@ from websockets.http11 import Request as WsRequest
 from websockets.server import ServerProtocol
 
 from mfe_proxy.config import load_config, parse_config
+from mfe_proxy.results_doc import ResultsDocError, measured_on, results_section, write_results
 from mfe_proxy.router import Router
 from mfe_proxy.smoke import free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"
-RESULTS_HEADING = "## Results"
 HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
 LAUNCHER = ROOT / "scripts" / "mfe-proxy"
@@ -1187,38 +1184,11 @@ def load_average() -> str:
 
 
 def environment(load_generator: str, load_before: str, node: str | None) -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     return (
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {len(os.sched_getaffinity(0))} CPUs ({cpu}), "
-        f"Python {platform.python_version()}, mitmproxy {importlib.metadata.version('mitmproxy')}, "
+        f"{measured_on()}, "
         f"{f'Node.js {node}, ' if node else ''}load generator: {load_generator}. "
         f"Load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()}."
     )
-
-
-def doc_lines() -> tuple[list[str], int, int]:
-    """The lines of the benchmark document and where its results section's body starts and ends."""
-    name = DOC.relative_to(ROOT)
-    try:
-        lines = DOC.read_text().splitlines()
-    except OSError as error:
-        raise BenchError(f"cannot read {name}: {error.strerror}") from None
-    if RESULTS_HEADING not in lines:
-        raise BenchError(f"{name} has no '{RESULTS_HEADING}' line to put the results under")
-    start = lines.index(RESULTS_HEADING) + 1
-    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return lines, start, end
-
-
-def write_doc(section: str) -> None:
-    lines, start, end = doc_lines()
-    following = ["", *lines[end:]] if end < len(lines) else []
-    DOC.write_text("\n".join([*lines[:start], "", section, *following]) + "\n")
 
 
 # -- main --------------------------------------------------------------------------------------------
@@ -1278,7 +1248,7 @@ def main() -> int:
 
     try:
         if args.write:
-            doc_lines()  # a document that cannot take the results should fail now, not after the run
+            results_section(DOC)  # a document that cannot take the results should fail now, not after the run
         progress(f"benchmarking (load generator: {load_generator}; load average {load_before})")
         figures, targets = bench(args.duration, not args.no_vercel, progress)
         node = None
@@ -1289,9 +1259,9 @@ def main() -> int:
         section = f"{environment(load_generator, load_before, node)}\n\n{figures}\n\nTargets:\n\n{targets}"
         print(f"done in {time.monotonic() - started:.0f} s\n\n{section}")
         if args.write:
-            write_doc(section)
+            write_results(DOC, section)
             print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
-    except BenchError as error:
+    except (BenchError, ResultsDocError) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

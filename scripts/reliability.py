@@ -11,11 +11,8 @@ It exits non-zero when a test failed (the tables, written or not, then say which
 """
 
 import argparse
-import contextlib
-import importlib.metadata
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -24,12 +21,12 @@ import time
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
+
+from mfe_proxy.results_doc import ResultsDocError, measured_on, results_section, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "RELIABILITY.md"
-RESULTS_HEADING = "## Results"
 FILES = (
     "tests/e2e/test_faults.py",
     "tests/e2e/test_load.py",
@@ -240,41 +237,14 @@ def tables(figures: list[dict], outcomes: dict[str, Outcome], examples: dict[str
 
 
 def environment(seconds: float, fuzz_scale: int) -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return (
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {len(os.sched_getaffinity(0))} CPUs ({cpu}), "
-        f"Python {platform.python_version()}, mitmproxy {importlib.metadata.version('mitmproxy')}; "
+        f"{measured_on()}; "
         f"the run took {seconds:.0f} s (fuzz scale {fuzz_scale}); load average after it: {load}."
     )
 
 
 # -- the document --------------------------------------------------------------------------------------
-
-
-def doc_lines() -> tuple[list[str], int, int]:
-    """The lines of the document and where its results section's body starts and ends."""
-    name = DOC.relative_to(ROOT)
-    try:
-        lines = DOC.read_text().splitlines()
-    except OSError as error:
-        raise ReliabilityError(f"cannot read {name}: {error.strerror}") from None
-    if RESULTS_HEADING not in lines:
-        raise ReliabilityError(f"{name} has no '{RESULTS_HEADING}' line to put the results under")
-    start = lines.index(RESULTS_HEADING) + 1
-    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return lines, start, end
-
-
-def write_doc(section: str) -> None:
-    lines, start, end = doc_lines()
-    following = ["", *lines[end:]] if end < len(lines) else []
-    DOC.write_text("\n".join([*lines[:start], "", section, *following]) + "\n")
 
 
 # -- main --------------------------------------------------------------------------------------------
@@ -325,7 +295,7 @@ def main() -> int:
         parser.error("--fuzz-scale must be 1 or more")
     try:
         if args.write:
-            doc_lines()  # a document that cannot take the results should fail now, not after the run
+            results_section(DOC)  # a document that cannot take the results should fail now, not after the run
         with tempfile.TemporaryDirectory(prefix="mfe-reliability-") as tmp:
             started = time.monotonic()
             returncode, output, junit, figures_file = run_tests(Path(tmp), args.fuzz_scale, args.pytest_args)
@@ -339,9 +309,9 @@ def main() -> int:
             )
         print(f"\n{section}")
         if args.write:
-            write_doc(section)
+            write_results(DOC, section)
             print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
-    except ReliabilityError as error:
+    except (ReliabilityError, ResultsDocError) as error:
         print(f"reliability: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

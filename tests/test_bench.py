@@ -212,21 +212,3 @@ def test_the_gap_to_vercel_is_reported_when_it_ran():
     found = verdicts(results, {10: 1.0, 1000: 1.0})
     [verdict] = [verdict for target, verdict in found.items() if "Vercel" in target]
     assert verdict == ("0.900\u00d7", None)
-
-
-def test_write_doc_replaces_only_the_results_section(tmp_path, monkeypatch):
-    doc = tmp_path / "BENCHMARKS.md"
-    doc.write_text("# B\n\nintro\n\n## Results\n\nold\ntable\n\n## Notes\n\nkept\n")
-    monkeypatch.setattr(bench, "DOC", doc)
-    monkeypatch.setattr(bench, "ROOT", tmp_path)
-    bench.write_doc("new section")
-    assert doc.read_text() == "# B\n\nintro\n\n## Results\n\nnew section\n\n## Notes\n\nkept\n"
-
-
-def test_a_document_without_results_section_is_refused(tmp_path, monkeypatch):
-    doc = tmp_path / "BENCHMARKS.md"
-    doc.write_text("# B\n")
-    monkeypatch.setattr(bench, "DOC", doc)
-    monkeypatch.setattr(bench, "ROOT", tmp_path)
-    with pytest.raises(bench.BenchError, match="## Results"):
-        bench.doc_lines()
