@@ -27,7 +27,6 @@ import contextlib
 import dataclasses
 import inspect
 import logging
-import socket
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -89,18 +88,6 @@ def launcher_options(
     `flow_detail`)."""
     wanted = {**config_options, **QUIET_FLOWS}
     return {name: value for name, value in wanted.items() if known(name) and not set_by_user(name)}
-
-
-def busy_address(host: str, port: int) -> bool:
-    """Whether something else listens on (or holds) `host:port` right now."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 # -- event dispatch ----------------------------------------------------------------------------------
@@ -279,12 +266,8 @@ def prepare(args: Any) -> dict[str, Any]:
         opts.__contains__,
     )
     # With a mode of the user's, where it listens is theirs to sort out with mitmproxy.
-    if "mode" in chosen and busy_address(*(address := _listen_address(opts, chosen))):
-        raise StartError(
-            f"mfe-proxy cannot listen on {address[0]}:{address[1]}: the port is busy (another proxy?). "
-            f"Stop what uses it, or pick another port with options.localProxyPort in "
-            f"{config.file} or --set listen_port=N."
-        )
+    if "mode" in chosen and startup.busy_address(*(address := _listen_address(opts, chosen))):
+        raise StartError(startup.busy_port_message(*address, config))
     # For the addon, the options set here are its own (it compares the port of a reloaded config
     # with the one it chose); it reads them from the master.
     master.mfe_launcher_options = dict(chosen)

@@ -14,7 +14,6 @@ import itertools
 import logging
 import re
 import signal
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,11 +225,7 @@ class MfeRouter:
         options = startup.derived_options(setup.config, ctx.options.has_changed)
         busy = _busy_port(options)
         if busy is not None:
-            logger.error(
-                f"mfe-proxy cannot listen on {busy[0]}:{busy[1]}: the port is busy (another proxy?). "
-                f"Stop what uses it, or pick another port with options.localProxyPort in "
-                f"{setup.config.file} or --set listen_port=N."
-            )
+            logger.error(startup.busy_port_message(*busy, setup.config))
             return
         self.use(setup)
         # What the launcher (addon/mfe_launcher.py) set before start-up counts as the addon's own.
@@ -760,14 +755,7 @@ def _busy_port(options: dict[str, Any]) -> tuple[str, int] | None:
     proxyserver: Any = ctx.master.addons.get("proxyserver")
     if port is None or any(address[1] == port for address in proxyserver.listen_addrs()):
         return None  # mitmproxy's own listener holds it and frees it when the mode changes
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return host, port
-    return None
+    return (host, port) if startup.busy_address(host, port) else None
 
 
 def _is_default_listener_failure(record: logging.LogRecord) -> bool:

@@ -4,7 +4,6 @@ against mitmproxy's own AddonManager on the same addons and events) and the even
 import asyncio
 import contextlib
 import logging
-import socket
 import types
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,7 +18,6 @@ import mfe_launcher
 from mfe_launcher import (
     ADDON,
     CachingAddonManager,
-    busy_address,
     launcher_options,
     split_arguments,
     with_addon,
@@ -75,15 +73,6 @@ def test_launcher_options_quiet_the_per_flow_lines_where_the_tool_has_them():
     assert launcher_options({"listen_port": 1}, lambda name: False, lambda name: name != "flow_detail") == {
         "listen_port": 1
     }
-
-
-def test_busy_address():
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        port = holder.getsockname()[1]
-        assert busy_address("127.0.0.1", port)
-    assert not busy_address("127.0.0.1", port)
 
 
 def test_option_text_reads_deferred_and_known_options():

@@ -3,12 +3,13 @@ the proxy URL and the start-up banner."""
 
 import json
 import re
+import socket
 
 import pytest
 
 from mfe_proxy.config import Config, parse_config
 from mfe_proxy.errors import MfeError
-from mfe_proxy.startup import banner, derived_options, local_applications, proxy_url
+from mfe_proxy.startup import banner, busy_address, derived_options, local_applications, proxy_url
 
 CONFIG = {
     "options": {"localProxyPort": 4100},
@@ -228,3 +229,12 @@ def test_banner_lists_every_listen_address(config):
         "mfe-proxy serving http://localhost:4100 "
         "(listening on [::1]:4100, *:4100, 0.0.0.0:4101) for microfrontends.json"
     )
+
+
+def test_busy_address():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert busy_address("127.0.0.1", port)
+    assert not busy_address("127.0.0.1", port)

@@ -1,6 +1,7 @@
 """Turning a config into a running proxy: the mitmproxy options it implies, the applications run
 locally, and the banner printed once the proxy listens. Pure: option values in, decisions out."""
 
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,6 +28,25 @@ def derived_options(config: Config, changed: Callable[[str], bool]) -> dict[str,
         "stream_large_bodies": STREAM_LARGE_BODIES,
     }
     return {name: value for name, value in wanted.items() if not changed(name)}
+
+
+def busy_address(host: str, port: int) -> bool:
+    """Whether something else listens on (or holds) `host:port` right now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def busy_port_message(host: str, port: int, config: Config) -> str:
+    return (
+        f"mfe-proxy cannot listen on {host}:{port}: the port is busy (another proxy?). Stop what uses it, "
+        f"or pick another port with options.localProxyPort in {config.file} or --set listen_port=N."
+    )
 
 
 def local_applications(value: str, config: Config) -> frozenset[str] | None:
