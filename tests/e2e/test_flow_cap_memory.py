@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from conftest import free_port
 from e2e.figures import record
 from e2e.procinfo import MIB, rss
+from e2e.test_mitmweb import start_mitmweb
 
 REQUESTS = 6_000
 CLIENTS = 6
@@ -39,17 +39,8 @@ def serve_many(proxy) -> None:
 
 
 def growth(start_proxy, web, keep_flows: int) -> tuple[int, int]:
-    proxy = start_proxy(
-        {"applications": {"web": {"development": {"local": f"127.0.0.1:{web.port}"}}}},
-        "--set",
-        f"web_port={free_port()}",
-        "--set",
-        "web_open_browser=false",
-        "--set",
-        f"mfe_keep_flows={keep_flows}",
-        tool="mitmweb",
-    )
-    proxy.wait_for("Web server listening at")
+    config = {"applications": {"web": {"development": {"local": f"127.0.0.1:{web.port}"}}}}
+    proxy, _, _ = start_mitmweb(start_proxy, config, "--set", f"mfe_keep_flows={keep_flows}")
     # Warm up (imports, connections, caches), then measure from there.
     assert proxy.get(f"/warm/big?bytes={BODY}").status == 200
     before = rss(proxy.pid)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from conftest import READY, START_TIMEOUT, ProxyProcess, free_port
+from conftest import READY, START_TIMEOUT, ProxyProcess, free_port, spawn_proxy
 from e2e.test_mitmweb import web_api
 from e2e.ws_upstream import WsUpstream
 
@@ -69,12 +69,7 @@ def launch(tmp_path: Path, mitmproxy_confdir: Path) -> Iterator:
             f"mfe_config={config_file}",
             *args,
         ]
-        log = directory / "output.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                argv, cwd=directory, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT
-            )
-        proxy = ProxyProcess(process, log, port or 0)
+        proxy = spawn_proxy(argv, directory, directory / "output.log", port or 0)
         started.append(proxy)
         if expect_ready:
             proxy.wait_for(READY, START_TIMEOUT)

@@ -30,25 +30,30 @@ def web_api(port: int, token: str, path: str) -> bytes:
     return body
 
 
-def test_flows_are_tagged_with_their_application(start_proxy, upstream):
-    web, docs = upstream("web"), upstream("docs")
+def two_apps(web, docs) -> dict:
+    return {
+        "applications": {
+            "web": {"development": {"local": local(web)}},
+            "docs": {"development": {"local": local(docs)}, "routing": [{"paths": ["/docs/:path*"]}]},
+        }
+    }
+
+
+def start_mitmweb(start_proxy, config: dict, *args: str) -> tuple:
+    """mitmweb with the addon and its web UI on a free port: the proxy, the UI's port and its token."""
     web_port = free_port()
     proxy = start_proxy(
-        {
-            "applications": {
-                "web": {"development": {"local": local(web)}},
-                "docs": {"development": {"local": local(docs)}, "routing": [{"paths": ["/docs/:path*"]}]},
-            }
-        },
-        "--set",
-        f"web_port={web_port}",
-        "--set",
-        "web_open_browser=false",
-        tool="mitmweb",
+        config, "--set", f"web_port={web_port}", "--set", "web_open_browser=false", *args, tool="mitmweb"
     )
     # Without web_password, mitmweb makes up a token and prints it in the URL it logs.
     output = proxy.wait_for(f"Web server listening at http://127.0.0.1:{web_port}/")
     token = re.search(r"Web server listening at \S+\?token=(\w+)", output).group(1)
+    return proxy, web_port, token
+
+
+def test_flows_are_tagged_with_their_application(start_proxy, upstream):
+    web, docs = upstream("web"), upstream("docs")
+    proxy, web_port, token = start_mitmweb(start_proxy, two_apps(web, docs))
 
     expected = {
         "/docs/intro?x=1": (
@@ -93,24 +98,7 @@ def test_flows_are_tagged_with_their_application(start_proxy, upstream):
 def test_flow_list_is_capped_and_open_websockets_stay(start_proxy, upstream):
     web, docs = upstream("web"), WsUpstream()
     try:
-        web_port = free_port()
-        proxy = start_proxy(
-            {
-                "applications": {
-                    "web": {"development": {"local": local(web)}},
-                    "docs": {"development": {"local": local(docs)}, "routing": [{"paths": ["/docs/:path*"]}]},
-                }
-            },
-            "--set",
-            f"web_port={web_port}",
-            "--set",
-            "web_open_browser=false",
-            "--set",
-            "mfe_keep_flows=20",
-            tool="mitmweb",
-        )
-        output = proxy.wait_for(f"Web server listening at http://127.0.0.1:{web_port}/")
-        token = re.search(r"Web server listening at \S+\?token=(\w+)", output).group(1)
+        proxy, web_port, token = start_mitmweb(start_proxy, two_apps(web, docs), "--set", "mfe_keep_flows=20")
         with ws_connect(proxy, "/docs/_hmr") as ws:
             connection = proxy.connection()
             for index in range(100):
