@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import inspect
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -39,7 +40,6 @@ from mitmproxy.tools.dump import DumpMaster
 from mitmproxy.tools.web.master import WebMaster
 
 from mfe_proxy import startup
-from mfe_proxy.config import load_config
 from mfe_proxy.errors import MfeError
 
 ADDON = Path(__file__).resolve().with_name("mfe_router.py")
@@ -256,12 +256,14 @@ def prepare(args: Any) -> dict[str, Any]:
     opts = master.options
     master.stop_recording()
     try:
-        config = load_config(Path(config_file) if (config_file := _option_text(opts, "mfe_config")) else None)
-        startup.local_applications(_option_text(opts, "mfe_local_apps"), config)
+        loaded = startup.load(
+            _option_text(opts, "mfe_config"), _option_text(opts, "mfe_local_apps"), Path.cwd(), os.environ
+        )
     except MfeError as error:
         raise StartError(f"mfe-proxy cannot start: {error}") from None
+    config = loaded.config
     chosen = launcher_options(
-        startup.derived_options(config, master.set_by_user.__contains__),
+        startup.derived_options(config, loaded.proxy_port, master.set_by_user.__contains__),
         master.set_by_user.__contains__,
         opts.__contains__,
     )

@@ -12,6 +12,7 @@ import contextlib
 import ipaddress
 import itertools
 import logging
+import os
 import re
 import signal
 import time
@@ -19,30 +20,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ada_url
 from mitmproxy import ctx, exceptions, flow, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import server_hooks
 
 import mitmproxy_patches
 from mfe_proxy import pages, startup, status
-from mfe_proxy.config import Application, Config, Origin, load_config
+from mfe_proxy.config import Application, Config, Origin
+from mfe_proxy.environment import BYPASS_HEADER, Environment
 from mfe_proxy.errors import MfeError
 from mfe_proxy.health import Health
 from mfe_proxy.hosts import AllowedHosts
-from mfe_proxy.router import FLAG_HEADER, Endpoint, Forward, Redirect, Reject, Router
+from mfe_proxy.router import FLAG_HEADER, Endpoint, Forward, Redirect, Reject, Router, forwarded_path
 from mfe_proxy.stats import Connection, Stats
 
 logger = logging.getLogger("mfe-proxy")
 
 LOCAL_PROXY_ORIGIN_HEADER = "x-vercel-mfe-local-proxy-origin"
 # Headers the proxy writes itself; whatever the client sent under these names is replaced.
-_REPLACED_HEADERS = frozenset(
-    name.encode()
-    for name in ("x-forwarded-host", "x-forwarded-proto", FLAG_HEADER, LOCAL_PROXY_ORIGIN_HEADER)
-)
+_REPLACED_HEADERS = frozenset(name.encode() for name in (FLAG_HEADER, LOCAL_PROXY_ORIGIN_HEADER))
+_BYPASS_HEADER = BYPASS_HEADER.encode()
+# Added when the client did not send them. A tunnel or another proxy in front sends its own, from which
+# the application builds its URLs: those reach it unchanged, as on Vercel.
+_FORWARDED_HEADERS = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host")
 # How much of a streamed body is kept for inspection in mitmweb.
 KEEP_STREAMED_BODY = 1024 * 1024
 _NO_BODY_STATUS = frozenset({204, 304})
+_REWRITTEN_REDIRECTS = frozenset({301, 302, 307, 308})
 # How often the config file is looked at and idle WebSockets are looked for. A change is applied once
 # the file has stayed the same for one more tick, so that a half-written file is not read.
 TICK = 0.25
@@ -60,25 +65,38 @@ _HTTP_VERSIONS = frozenset({b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0"})
 
 @dataclass(frozen=True, slots=True)
 class Setup:
-    """Everything derived from one config and the options; replaced whole, never changed, so a
-    request sees one config from start to end."""
+    """Everything derived from one config, the options and the environment; replaced whole, never
+    changed, so a request sees one config from start to end."""
 
     config: Config
     router: Router
     local: frozenset[str] | None  # None: every application is local
     fallbacks: dict[str, Origin | None]  # its own, else the default application's
+    environment: Environment
+    # Per application, the protection bypass secret for its fallback: (secret, the variable holding it).
+    bypass: dict[str, tuple[str, str]]
 
     @classmethod
     def build(cls, config_option: str, local_option: str) -> "Setup":
-        config = load_config(Path(config_option) if config_option else None)
-        local = startup.local_applications(local_option, config)
-        default_fallback = config.default_application.fallback
+        config, local, environment = startup.load(config_option, local_option, Path.cwd(), os.environ)
+        default = config.default_application
+        bypass = {
+            name: secret
+            for name, app in config.applications.items()
+            if (secret := environment.bypass_secret(default.name if app.inherits_fallback else name))
+        }
         return cls(
             config,
             Router(config, local),
             local,
-            {name: app.fallback or default_fallback for name, app in config.applications.items()},
+            {name: app.fallback or default.fallback for name, app in config.applications.items()},
+            environment,
+            bypass,
         )
+
+    @property
+    def proxy_port(self) -> int:
+        return self.environment.proxy_port(self.config.proxy_port)
 
     def is_local(self, app: Application) -> bool:
         return self.local is None or app.name in self.local
@@ -222,12 +240,11 @@ class MfeRouter:
             return
         for warning in setup.config.warnings:
             logger.warning(f"{setup.config.file}: {warning}")
-        options = startup.derived_options(setup.config, ctx.options.has_changed)
+        options = startup.derived_options(setup.config, setup.proxy_port, ctx.options.has_changed)
         busy = _busy_port(options)
         if busy is not None:
             logger.error(startup.busy_port_message(*busy, setup.config))
             return
-        self.use(setup)
         # What the launcher (addon/mfe_launcher.py) set before start-up counts as the addon's own.
         self.derived = {**getattr(ctx.master, "mfe_launcher_options", {}), **options}
         self.view = ctx.master.addons.get("view")
@@ -250,6 +267,9 @@ class MfeRouter:
             logger.error("mfe-proxy is not listening anywhere; see the errors above")
             ctx.master.shutdown()
             return
+        # Only now, on the listener that stays, does the proxy route (and a script polling the routing
+        # endpoint get its 200); until then every request gets 503.
+        self.use(setup)
         reachable = await self._reachable(setup)
         logger.info(startup.banner(setup.config, addresses, setup.local, reachable))
 
@@ -328,10 +348,10 @@ class MfeRouter:
         for warning in new.config.warnings:
             logger.warning(f"{file}: {warning}")
         port = self.derived.get("listen_port")
-        if port is not None and new.config.proxy_port != port:
+        if port is not None and new.proxy_port != port:
             logger.warning(
-                f"mfe-proxy: {file} now sets localProxyPort {new.config.proxy_port}; the proxy keeps "
-                f"listening on {port} until it is restarted"
+                f"mfe-proxy: {file} now sets localProxyPort {new.proxy_port}; the proxy keeps listening on "
+                f"{port} until it is restarted"
             )
         self.use(new)
         logger.info(f"mfe-proxy reloaded {file}: {', '.join(new.config.applications)}")
@@ -359,7 +379,7 @@ class MfeRouter:
             # An absolute-form target (`GET http://host/path`) names a host of its own; mitmproxy
             # keeps only the path, so the router sees the whole target to refuse it.
             target = f"{request.scheme}://{request.authority}{target}"
-        decision = setup.router.route(request.method, target, request.headers)
+        decision = setup.router.route(request.method, target, request.headers, "upgrade" in request.headers)
         if type(decision) is Forward:
             await self._forward(flow, decision, setup)
         elif type(decision) is Endpoint and decision.name in ("status", "metrics"):
@@ -436,7 +456,9 @@ class MfeRouter:
             page = pages.application_not_local(app, local, request.method, request.path, _wants_html(flow))
             _respond(flow, page, decision)
             return
-        _send(flow, decision, fallback, local=False)
+        # As on Vercel: the protection bypass secret goes to https fallbacks, never on an upgrade.
+        secure = fallback.scheme == "https" and "upgrade" not in request.headers
+        _send(flow, decision, fallback, local=False, secret=setup.bypass.get(app.name) if secure else None)
 
     def _answer(self, flow: http.HTTPFlow, decision: Redirect | Endpoint | Reject, setup: Setup) -> None:
         if type(decision) is Redirect:
@@ -481,6 +503,9 @@ class MfeRouter:
             self._keep(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
+        mfe = flow.metadata.get("mfe")
+        if mfe is not None and "bypass" in mfe:
+            mitmproxy_patches.forget_secret(flow.request, BYPASS_HEADER)
         if self.view is not None and self.keep_flows and flow.websocket is None:
             self._keep(flow)
 
@@ -569,38 +594,56 @@ class MfeRouter:
         )
 
 
-def _send(flow: http.HTTPFlow, decision: Forward, origin: Origin, local: bool) -> None:
-    """Point the request at `origin` with the headers an application behind the proxy expects."""
+def _send(
+    flow: http.HTTPFlow,
+    decision: Forward,
+    origin: Origin,
+    *,
+    local: bool,
+    secret: tuple[str, str] | None = None,
+) -> None:
+    """Point the request at `origin` with the headers an application behind the proxy expects;
+    `secret` is the protection bypass secret for a fallback, and the variable that holds it."""
     request = flow.request
     # The data fields, not the properties: those would also rewrite the client's Host header.
     request.data.scheme = origin.scheme.encode()
     request.data.host = origin.host
     request.data.port = origin.port
-    if decision.target is not None:
-        request.path = decision.target
+    plain = origin.scheme == "http"
+    # Over plain HTTP, Vercel's proxy sends the path as node-http-proxy cleans it up.
+    target = decision.target or request.path
+    if plain:
+        target = forwarded_path(target)
+    if target != request.path:
+        request.path = target
     # One pass over the header fields: setting each header through `Headers` would rebuild them all
     # once per header, on every request.
     fields = []
     host: bytes | None = None
-    forwarded_for: list[bytes] = []
+    forwarded: set[bytes] = set()
     for name, value in request.headers.fields:
         lower = name.lower()
         if lower == b"host":
             host = value
             if not local:
                 continue
-        elif lower == b"x-forwarded-for":
-            forwarded_for.append(value)
+        elif lower in _REPLACED_HEADERS or (secret is not None and lower == _BYPASS_HEADER):
             continue
-        elif lower in _REPLACED_HEADERS:
-            continue
+        elif lower in _FORWARDED_HEADERS:
+            forwarded.add(lower)
         fields.append((name, value))
-    forwarded_for.append(flow.client_conn.peername[0].encode())
-    fields.append((b"x-forwarded-for", b", ".join(forwarded_for)))
-    fields.append((b"x-forwarded-proto", b"https" if flow.client_conn.tls_established else b"http"))
-    if host is not None:
-        fields.append((b"x-forwarded-host", host))
-    if decision.flag_value is not None:
+    if len(forwarded) < len(_FORWARDED_HEADERS):
+        ours = (
+            flow.client_conn.peername[0].encode(),
+            b"https" if flow.client_conn.tls_established else b"http",
+            host,
+        )
+        fields.extend(
+            (name, value)
+            for name, value in zip(_FORWARDED_HEADERS, ours, strict=True)
+            if name not in forwarded and value is not None
+        )
+    if decision.flag_value is not None and plain:
         fields.append((FLAG_HEADER.encode(), b"true" if decision.flag_value else b"false"))
     if local:
         fields.append((LOCAL_PROXY_ORIGIN_HEADER.encode(), b"1"))
@@ -609,6 +652,12 @@ def _send(flow: http.HTTPFlow, decision: Forward, origin: Origin, local: bool) -
     request.headers.fields = tuple(fields)
     client_host = host.decode("utf-8", "surrogateescape") if host is not None else None
     _mark(flow, decision, origin.url, "local" if local else "fallback", client_host)
+    if secret is not None:
+        value, variable = secret
+        # The flow shows which variable, never the secret: mitmweb, mitmdump and saved flows read it.
+        placeholder = f"({variable}, set by mfe-proxy for flow {flow.id})"
+        mitmproxy_patches.send_secret(request, BYPASS_HEADER, placeholder, value)
+        flow.metadata["mfe"]["bypass"] = variable
 
 
 def _not_ready(flow: http.HTTPFlow) -> None:
@@ -675,12 +724,25 @@ def _wants_html(flow: http.HTTPFlow) -> bool:
 
 
 def _rewrite_location(response: http.Response, mfe: dict[str, Any]) -> None:
-    """A fallback's redirect to itself goes back through the proxy, so the browser stays on it."""
+    """A fallback's redirect goes back through the proxy, so the browser stays on it. From an https
+    fallback (a deployment), as Vercel's proxy does: a 301, 302, 307 or 308 to any origin, or to a
+    path resolved against the proxy's root. From a plain-HTTP fallback, a redirect to itself."""
     location = response.headers.get("location")
     client_host = mfe["client_host"]
     if location is None or client_host is None:
         return
     origin = mfe["upstream"]
+    if origin.startswith("https://"):
+        if response.status_code in _REWRITTEN_REDIRECTS:
+            # Vercel's `new URL(location, proxy)`, then the proxy's protocol and host set on it (which
+            # leaves a URL such as mailto: alone); an invalid URL, on which Vercel's proxy throws, stays.
+            proxy = f"http://{client_host}"
+            with contextlib.suppress(ValueError):
+                url = ada_url.URL(location, proxy)
+                url.protocol = "http:"
+                url.host = client_host
+                response.headers["location"] = url.href
+        return
     for prefix in (origin, origin.replace("https://", "http://", 1)):
         if location == prefix or location.startswith((prefix + "/", prefix + "?", prefix + "#")):
             response.headers["location"] = f"http://{client_host}{location[len(prefix) :]}"

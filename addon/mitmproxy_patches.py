@@ -11,6 +11,7 @@ from typing import Any
 import h11
 import wsproto.events
 from mitmproxy import ctx, http
+from mitmproxy.net.http import http1
 from mitmproxy.proxy.layers import websocket as websocket_layer
 from mitmproxy.proxy.layers.http import _http1 as http1_layer
 from mitmproxy.websocket import WebSocketMessage
@@ -98,13 +99,50 @@ class _ChunkedReader(_ORIGINAL_CHUNKED_READER):
         return event
 
 
+# Secrets to put on the wire in place of a header value that stands for them in the flow, which
+# mitmweb shows, mitmdump prints (flow_detail 2 and up) and `-w` saves.
+_SECRETS: dict[str, tuple[str, str]] = {}
+_ORIGINAL_ASSEMBLE_REQUEST_HEAD = http1.assemble_request_head
+
+
+def send_secret(request: http.Request, header: str, placeholder: str, secret: str) -> None:
+    """Send `secret` as `header` of `request`, while the flow only ever holds `placeholder`, which must
+    be unique to the request."""
+    request.headers[header] = placeholder
+    _SECRETS[placeholder] = (header, secret)
+
+
+def forget_secret(request: http.Request, header: str) -> None:
+    """For a request that ended before it was sent (its upstream refused the connection)."""
+    placeholder = request.headers.get(header)
+    if placeholder is not None:
+        _SECRETS.pop(placeholder, None)
+
+
+def _assemble_request_head(request: http.Request) -> bytes:
+    """mitmproxy writes every HTTP/1 request head to an upstream with this function. (Upstream
+    connections speak HTTP/2 only for a client that negotiated it over TLS, which this proxy's
+    plain-HTTP listener never does.)"""
+    if _SECRETS:
+        for header, placeholder in request.headers.items():
+            entry = _SECRETS.get(placeholder)
+            if entry is not None and entry[0] == header.lower():
+                del _SECRETS[placeholder]
+                request = request.copy()
+                request.headers[header] = entry[1]
+                break
+    return _ORIGINAL_ASSEMBLE_REQUEST_HEAD(request)
+
+
 def install() -> None:
     websocket_layer.Fragmentizer = _ClosingFragmentizer
     websocket_layer.WebsocketConnection = _PeerLossClosingConnection
     http1_layer.ChunkedReader = _ChunkedReader
+    http1.assemble_request_head = _assemble_request_head
 
 
 def uninstall() -> None:
     websocket_layer.Fragmentizer = _ORIGINAL_FRAGMENTIZER
     websocket_layer.WebsocketConnection = _ORIGINAL_WEBSOCKET_CONNECTION
     http1_layer.ChunkedReader = _ORIGINAL_CHUNKED_READER
+    http1.assemble_request_head = _ORIGINAL_ASSEMBLE_REQUEST_HEAD

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -149,8 +150,11 @@ def proxy_command(tool: str, confdir: Path) -> list[str]:
     return [*program, "-s", str(ADDON), "--set", f"confdir={confdir}"]
 
 
-def spawn_proxy(command: list[str], cwd: Path, log: Path, port: int) -> ProxyProcess:
-    """Start `command` with its output in `log`; the caller stops it (`terminate`)."""
+def spawn_proxy(
+    command: list[str], cwd: Path, log: Path, port: int, env: dict[str, str] | None = None
+) -> ProxyProcess:
+    """Start `command` with its output in `log`, and `env` added to the environment; the caller stops
+    it (`terminate`)."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command,
@@ -159,7 +163,7 @@ def spawn_proxy(command: list[str], cwd: Path, log: Path, port: int) -> ProxyPro
             stdout=sink,
             stderr=subprocess.STDOUT,
             # The readiness line must reach the file when printed, not when a buffer fills.
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
         )
     return ProxyProcess(process, log, port)
 
@@ -226,12 +230,13 @@ def start_proxy(tmp_path: Path, mitmproxy_confdir: Path) -> Iterator:
 
 @pytest.fixture
 def upstream() -> Iterator:
-    """`upstream(name, port=0) -> Upstream`: a stand-in dev server answering as application `name`
-    (on `port`, e.g. to bring an application back where it was, or a free one)."""
+    """`upstream(name, port=0, tls=None) -> Upstream`: a stand-in dev server answering as application
+    `name` (on `port`, e.g. to bring an application back where it was, or a free one), over https with
+    an `ssl.SSLContext` as `tls`."""
     started: list[Upstream] = []
 
-    def start(name: str, port: int = 0) -> Upstream:
-        server = Upstream(name, port)
+    def start(name: str, port: int = 0, tls: ssl.SSLContext | None = None) -> Upstream:
+        server = Upstream(name, port, tls)
         started.append(server)
         return server
 

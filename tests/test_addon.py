@@ -83,7 +83,8 @@ def test_forwards_to_the_application_with_the_headers_it_expects(tmp_path, liste
     assert request.headers["host"] == "localhost:3024"
     assert request.headers["x-forwarded-host"] == "localhost:3024"
     assert request.headers["x-forwarded-proto"] == "http"
-    assert request.headers["x-forwarded-for"] == "10.0.0.1, 127.0.0.1"
+    # A proxy in front said who the client is: that arrives unchanged, as on Vercel.
+    assert request.headers["x-forwarded-for"] == "10.0.0.1"
     assert request.headers["x-vercel-mfe-local-proxy-origin"] == "1"
     assert flow.comment == "docs: /docs/:path*"
     assert flow.metadata["mfe"]["application"] == "docs"
@@ -159,6 +160,35 @@ def test_applications_not_local_go_straight_to_their_fallback(tmp_path, listenin
         fallback_port,
     )
     assert flow.request.headers["host"] == f"fallback.example:{fallback_port}"
+
+
+@pytest.mark.parametrize(
+    ("fallback", "upgrade", "sent"),
+    [
+        ("https", False, True),
+        ("https", True, False),  # Vercel's proxy sends it on no upgrade
+        ("http", False, False),  # nor to a plain-HTTP target
+    ],
+)
+def test_the_bypass_secret_goes_to_https_fallbacks_as_a_placeholder(
+    tmp_path, listening, monkeypatch, fallback, upgrade, sent
+):
+    monkeypatch.setenv("VERCEL_AUTOMATION_BYPASS_SECRET", "s3cret")
+
+    async def scenario(addon):
+        flow = request_flow("/docs/x", **({"upgrade": "websocket"} if upgrade else {}))
+        await addon.requestheaders(flow)
+        return flow
+
+    document = config(listening, listening, fallback=f"{fallback}://fallback.example:{free_port()}")
+    flow = run(tmp_path, document, scenario, local_apps="web")
+    value = flow.request.headers.get("x-vercel-protection-bypass")
+    if sent:
+        # The flow holds what names the secret; only the request head on the wire holds the secret.
+        assert value == f"(VERCEL_AUTOMATION_BYPASS_SECRET, set by mfe-proxy for flow {flow.id})"
+        assert flow.metadata["mfe"]["bypass"] == "VERCEL_AUTOMATION_BYPASS_SECRET"
+    else:
+        assert value is None
 
 
 def test_not_local_without_any_fallback_gets_a_page(tmp_path, listening):

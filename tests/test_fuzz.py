@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from mfe_proxy import jsonc
 from mfe_proxy.config import Config, ConfigError, load_config, parse_config
 from mfe_proxy.errors import PathPatternError, quote
-from mfe_proxy.patterns import PathPattern, PatternIndex, compile_pattern, patterns_overlap
+from mfe_proxy.patterns import PathPattern, PatternIndex, compile_pattern, find_overlap
 from mfe_proxy.router import Endpoint, Forward, Reason, Redirect, Reject, Router, pathname
 
 _SCALE = int(os.environ.get("MFE_FUZZ_SCALE", "1"))
@@ -176,7 +176,7 @@ def test_generated_paths_match_the_pattern_they_came_from(generated):
     # The overlap check runs both patterns as automata: exact, and the costliest part, so once.
     literal = paths[0].removesuffix("/") or "/"
     if literal == "/" or not literal.endswith("/"):
-        assert patterns_overlap(pattern, compile_pattern(_escaped(literal))), (source, paths[0])
+        assert find_overlap(pattern, compile_pattern(_escaped(literal))), (source, paths[0])
 
 
 _VALID_SOURCES = st.sampled_from(
@@ -219,8 +219,10 @@ def test_matching_any_path_against_valid_patterns_never_raises(patterns, paths):
 @examples("test_overlap_of_any_two_valid_patterns_is_symmetric_and_never_raises")
 @given(_VALID_PATTERNS, _VALID_PATTERNS, st.lists(_ANY_PATHS, max_size=6))
 def test_overlap_of_any_two_valid_patterns_is_symmetric_and_never_raises(a, b, paths):
-    overlap = patterns_overlap(a, b)
-    assert overlap is patterns_overlap(b, a)
+    overlap = find_overlap(a, b)
+    assert (overlap is None) is (find_overlap(b, a) is None)
+    if overlap is not None and overlap.example is not None:
+        assert a.matches(overlap.example) and b.matches(overlap.example)
     if any(a.matches(path) and b.matches(path) for path in paths if path.isascii()):
         assert overlap
 
@@ -351,7 +353,9 @@ def check_decision(
             elif decision.reason is Reason.ASSET_PREFIX:
                 assert name[1:].partition("/")[0].lower() in app.asset_prefixes
             elif decision.reason is Reason.ZONE_HEADER:
-                assert headers["x-vercel-mfe-zone"] == app.name
+                # The application the zone names; a zone naming none goes to the default application.
+                zone = headers["x-vercel-mfe-zone"]
+                assert zone == app.name or (zone not in config.applications and app.is_default)
             # Next.js endpoints go by Referer or image URL, and to the default when those say nothing.
             elif decision.reason is Reason.DEFAULT and target.startswith("/") and "_next" not in name:
                 assert app.is_default

@@ -37,7 +37,7 @@ CONFIG = {
             "routing": [{"paths": ["/docs/:path*"]}],
         },
         "blog": {
-            "development": {"local": "https://blog.localhost:443", "task": "serve"},
+            "development": {"local": "https://blog.localhost", "task": "serve"},
             "routing": [{"paths": ["/blog/:path*"]}],
         },
         EVIL: {
@@ -96,8 +96,11 @@ def test_application_down_without_a_start_command_names_where_to_listen(apps):
     blog = apps["blog"]
     page = application_down(blog, blog.upstream, "POST", "/blog/x", "configs/mf.jsonc", False)
     lines = text_lines(page.body)
-    assert lines[1] == "mfe-proxy could not connect to https://blog.localhost for POST /blog/x."
-    assert lines[2].startswith("Start its dev server so that it listens on blog.localhost, then reload.")
+    assert lines[1] == "mfe-proxy could not connect to https://blog.localhost:4850 for POST /blog/x."
+    assert lines[2].startswith("Start its dev server so that it listens on blog.localhost:4850, then reload.")
+    # A scheme's own port is left out, as in a URL.
+    page = application_down(blog, Origin("https", "blog.localhost", 443), "GET", "/blog", "mf.jsonc", False)
+    assert text_lines(page.body)[1] == "mfe-proxy could not connect to https://blog.localhost for GET /blog."
     assert "turbo" not in page.body.decode()
     assert "in configs/mf.jsonc " in lines[2]
 
@@ -343,7 +346,7 @@ def test_routing_table_of_a_loaded_config():
     config = load(CONFIG)
     table = json.loads(routing_table({name: app.upstream for name, app in config.applications.items()}).body)
     assert table["web"] == {"routing": {"host": "localhost", "port": 3000, "protocol": "http"}}
-    assert table["blog"] == {"routing": {"host": "blog.localhost", "protocol": "https"}}
+    assert table["blog"] == {"routing": {"host": "blog.localhost", "port": 4850, "protocol": "https"}}
     assert table[EVIL]["routing"]["port"] == 3003
 
 

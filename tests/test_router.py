@@ -16,6 +16,7 @@ from mfe_proxy.router import (
     Redirect,
     Reject,
     Router,
+    forwarded_path,
     pathname,
 )
 
@@ -163,9 +164,16 @@ def test_zone_header_overrides_everything_else(router):
     assert forward(router, "/docs", {"x-vercel-mfe-zone": "web"}).application.name == "web"
 
 
-def test_unknown_zone_values_are_ignored(router):
-    # Vercel's proxy sends these to the default application; routing them normally is the sound thing.
-    decision = forward(router, "/docs/x", {"x-vercel-mfe-zone": "nope"})
+@pytest.mark.parametrize("zone", ["nope", "Docs", "web"])
+def test_a_zone_naming_no_child_application_goes_to_the_default_application(router, zone):
+    # As on Vercel, whatever the path says; names are compared exactly.
+    decision = forward(router, "/docs/x", {"x-vercel-mfe-zone": zone})
+    assert (decision.application.name, decision.reason) == ("web", Reason.ZONE_HEADER)
+    assert decision.label == "web: x-vercel-mfe-zone naming no application"
+
+
+def test_an_empty_zone_is_no_zone(router):
+    decision = forward(router, "/docs/x", {"x-vercel-mfe-zone": ""})
     assert (decision.application.name, decision.reason) == ("docs", Reason.PATH)
 
 
@@ -254,3 +262,134 @@ def test_many_applications_route_by_pattern():
 def test_route_never_raises_and_always_decides(router, method, target, headers):
     decision = router.route(method, target, headers)
     assert isinstance(decision, Forward | Redirect | Endpoint | Reject)
+
+
+# -- measured for issue 11: docs/REFERENCE-BEHAVIOUR.md §8 ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "application", "forwarded"),
+    [
+        # The search is serialized anew without the parameter, as URLSearchParams does (§8.8).
+        ("/docs/x?a=1%20b&vercel-mfe-flag-value=true&c", "docs", "/docs/x?a=1+b&c="),
+        ("/docs/x?vercel-mfe-flag-value=tru%65", "docs", "/docs/x"),  # the value is decoded
+        # The path becomes the WHATWG URL's (§7: `/docs/../api/x?vercel-mfe-flag-value=true` → `/api/x`).
+        ("/docs/../api/x?vercel-mfe-flag-value=true", "api", "/api/x"),
+        # Whichever application serves the request.
+        ("/vc-ap-docs/a.js?vercel-mfe-flag-value=false", "docs", "/vc-ap-docs/a.js"),
+    ],
+)
+def test_the_flag_parameter_leaves_every_request_as_vercel_serializes_it(
+    router, target, application, forwarded
+):
+    decision = forward(router, target)
+    assert (decision.application.name, decision.target) == (application, forwarded)
+    decision = forward(router, target, {"x-vercel-mfe-zone": "api"})
+    assert (decision.application.name, decision.target) == ("api", forwarded)
+
+
+@pytest.mark.parametrize(
+    ("target", "application", "reason"),
+    [
+        # Never redirected: routed by the WHATWG pathname, which keeps the doubled slashes (§8.9).
+        ("//docs/x", "web", Reason.DEFAULT),
+        ("/docs//x", "web", Reason.DEFAULT),
+        ("/\\docs", "web", Reason.DEFAULT),
+        ("/docs/../api/x", "api", Reason.PATH),
+        ("/docs/x?y=//z", "docs", Reason.PATH),
+    ],
+)
+def test_a_websocket_upgrade_is_never_redirected(router, target, application, reason):
+    decision = router.route("GET", target, {}, upgrade=True)
+    assert isinstance(decision, Forward), decision
+    assert (decision.application.name, decision.reason, decision.target) == (application, reason, None)
+
+
+def test_an_upgrade_uses_the_flag_value_but_keeps_its_target(router):
+    decision = router.route("GET", "/preview/hmr?vercel-mfe-flag-value=true", {}, upgrade=True)
+    assert isinstance(decision, Forward)
+    assert (decision.application.name, decision.target, decision.flag_value) == ("docs", None, None)
+
+
+@pytest.mark.parametrize(
+    ("target", "forwarded"),
+    [
+        # node-http-proxy's url.parse and urlJoin, measured with Node 20 (§8.9).
+        ("/docs#frag", "/docs"),
+        ("/a\\b", "/a/b"),
+        ("/\\docs", "/docs"),
+        ("//docs/x", "/docs/x"),
+        ("/docs//x?y=//z", "/docs/x?y=//z"),
+        ("/a?b#c", "/a?b"),
+        ("/a#b?c", "/a"),
+        ("/docs/../api/x", "/docs/../api/x"),
+        ("/a?b?c//d", "/a?b?c//d"),
+        ("*", "*"),
+    ],
+)
+def test_forwarded_path_is_what_vercels_proxy_sends_over_http(target, forwarded):
+    assert forwarded_path(target) == forwarded
+
+
+TOOLBAR = "/.well-known/vercel-toolbar/x"
+
+
+@pytest.mark.parametrize(
+    ("local", "target", "referer", "application"),
+    [
+        # §8.8's table.
+        (None, TOOLBAR, "http://localhost:3024/docs/a", "docs"),
+        (None, TOOLBAR + "?q=1", "http://localhost:3024/api/z?k=1", "api"),
+        (None, TOOLBAR, None, "web"),
+        (None, "/.well-known/vercel-toolbar", "http://localhost:3024/docs/a", "docs"),
+        (None, TOOLBAR, "http://localhost:3024/zzz", "web"),
+        (None, TOOLBAR, "https://other.example:8443/docs/a", "docs"),
+        ({"web"}, TOOLBAR, "http://localhost:3024/docs/a", "web"),  # docs is not local: the only local one
+        ({"docs", "api"}, TOOLBAR, "http://localhost:3024/docs/a", "docs"),
+        ({"docs", "api"}, TOOLBAR, None, "web"),  # two local, no Referer: routed as any path
+        ({"docs"}, TOOLBAR, None, "docs"),
+        ({"docs"}, TOOLBAR, "http://localhost:3024/api/z", "docs"),
+    ],
+)
+def test_the_vercel_toolbar_goes_to_the_local_application_whose_page_asked(
+    local, target, referer, application
+):
+    router = Router(load(CONFIG), local)
+    decision = forward(router, target, {"referer": referer} if referer else {})
+    assert decision.application.name == application
+
+
+def test_the_toolbar_beats_the_zone_header(router):
+    decision = forward(
+        router, TOOLBAR, {"referer": "http://localhost:3024/docs/a", "x-vercel-mfe-zone": "api"}
+    )
+    assert (decision.application.name, decision.reason) == ("docs", Reason.TOOLBAR)
+    assert decision.label == "docs: /.well-known/vercel-toolbar by Referer"
+
+
+def test_an_earlier_applications_path_beats_a_later_applications_asset_prefix():
+    # Vercel tries each application in turn, asset prefixes and then paths (§8.2).
+    config = load(
+        {
+            "applications": {
+                "web": {},
+                "a": {"routing": [{"paths": ["/:path((?!api).*)"]}]},
+                "b": {"routing": [{"paths": ["/api/b"]}]},
+            }
+        }
+    )
+    router = Router(config)
+    assert forward(router, "/vc-ap-b/x.js").application.name == "a"
+    assert forward(router, "/vc-ap-a/x.js").reason == Reason.ASSET_PREFIX
+
+
+def test_an_empty_asset_prefix_takes_the_root_as_on_vercel():
+    config = load(
+        {"applications": {"web": {}, "docs": {"assetPrefix": "", "routing": [{"paths": ["/docs"]}]}}}
+    )
+    router = Router(config)
+    assert (forward(router, "/").application.name, forward(router, "/").reason) == (
+        "docs",
+        Reason.ASSET_PREFIX,
+    )
+    assert forward(router, "/about").application.name == "web"

@@ -62,10 +62,8 @@ def routed(decision: Forward) -> tuple[str, Reason]:
         (STACK_FRAME, PAGE + "/docs/../api/x", "api"),  # dot segments resolved, as WHATWG URL does
         (STACK_FRAME, PAGE + "/vc-ap-e3e2a9/chunk.js", "docs"),  # a Referer on an asset prefix path
         (STACK_FRAMES, PAGE + "/API-ASSETS/app.css", "api"),
-        (STACK_FRAME, PAGE + "/", "web"),  # a page of the default application
-        (STACK_FRAME, PAGE, "web"),
-        (STACK_FRAME, PAGE + "/about", "web"),
-        (STACK_FRAME, PAGE + "/%64ocs/x", "web"),  # not percent-decoded
+        (STACK_FRAME + "/", PAGE + "/docs", "docs"),  # path-to-regexp: one optional trailing "/"
+        ("/__NextJS_Original-Stack-Frame", PAGE + "/docs", "docs"),  # and any case
     ],
 )
 def test_stack_frames_go_to_the_application_of_the_referring_page(router, target, referer, application):
@@ -96,24 +94,46 @@ def test_a_stack_frame_carries_the_applications_upstream_and_fallback(router, co
     "headers",
     [
         {},  # §7: no Referer → web
-        {"referer": "not a url"},
+        {"referer": "not a url"},  # Vercel's proxy throws on these three (§8.8); routed as any path here
         {"referer": "/docs/page"},  # relative: not a URL on its own
         {"referer": "http://[oops/docs/x"},
         {"referer": ""},
+        # A page of no child application: routed as any path, so to the default (§8.8).
+        {"referer": PAGE + "/"},
+        {"referer": PAGE},
+        {"referer": PAGE + "/about"},
+        {"referer": PAGE + "/%64ocs/x"},  # not percent-decoded
     ],
 )
-def test_a_stack_frame_without_a_usable_referer_goes_to_the_default_application(router, headers):
+def test_a_stack_frame_no_child_application_claims_is_routed_as_any_path(router, headers):
     decision = forward(router, STACK_FRAME, headers)
     assert routed(decision) == ("web", Reason.DEFAULT)
     assert decision.label == "web: default"
 
 
-def test_a_referer_on_a_flagged_path_goes_to_the_default_application(router):
-    # Vercel's proxy matches the Referer's path with no flag value, so a flagged path is the default
-    # application's (whose middleware decides), even with vercel-mfe-flag-value in the Referer's query.
+def test_a_stack_frame_is_routed_as_any_path_by_the_child_that_claims_it():
+    config = load(
+        {
+            "applications": {
+                "web": {},
+                "catch": {"routing": [{"paths": ["/:path((?!docs).*)"]}]},
+                "docs": {"routing": [{"paths": ["/docs/:path*"]}]},
+            }
+        }
+    )
+    assert routed(forward(Router(config), STACK_FRAME)) == ("catch", Reason.PATH)
+    assert routed(forward(Router(config), STACK_FRAME, {"referer": PAGE + "/docs/x"})) == (
+        "docs",
+        Reason.NEXTJS,
+    )
+
+
+def test_a_referer_on_a_flagged_path_is_routed_as_any_path(router):
+    # Vercel's proxy matches the Referer's path with no flag value, so a flagged path finds no child;
+    # the frame is then routed by its own path: the default application's (whose middleware decides).
     for referer in (PAGE + "/preview/x", PAGE + "/preview/x?vercel-mfe-flag-value=true"):
         decision = forward(router, STACK_FRAME, {"referer": referer})
-        assert routed(decision) == ("web", Reason.NEXTJS)
+        assert routed(decision) == ("web", Reason.DEFAULT)
 
 
 def test_the_zone_header_beats_the_referer(router):
@@ -150,7 +170,6 @@ def test_a_stack_frame_path_is_matched_as_a_pathname(router):
         # §7, measured
         ("/_next/image?url=%2Fdocs%2Fimg.png&w=64&q=75", "docs"),
         ("/_next/image?url=%2Fvc-ap-e3e2a9%2Fimg.png&w=64", "docs"),
-        ("/_next/image?url=%2Fhome.png&w=64", "web"),
         # more
         ("/_next/image?url=/docs/img.png&w=64", "docs"),
         ("/_next/image?w=64&url=%2Fapi%2Flogo.svg", "api"),
@@ -159,7 +178,8 @@ def test_a_stack_frame_path_is_matched_as_a_pathname(router):
         ("/_next/image?url=%2FDOCS%2Fimg.png%3Fv%3D2", "docs"),  # the image's own query is not its path
         ("/_next/image?url=%2Fdocs%2F..%2Fapi%2Fx.png", "api"),  # dot segments resolved
         ("/_next/image?url=/docs/a+b.png", "docs"),
-        ("/_next/image?url=%2Fpreview%2Fx.png", "web"),  # flagged: the default application decides
+        ("/_next/image/?url=/docs/a.png", "docs"),
+        ("/_NEXT/Image?url=/docs/a.png", "docs"),
     ],
 )
 def test_images_go_to_the_application_that_serves_the_image(router, target, application):
@@ -176,13 +196,17 @@ def test_images_go_to_the_application_that_serves_the_image(router, target, appl
         "/_next/image?url=https%3A%2F%2Fcdn.example.com%2Fdocs%2Fimg.png&w=64",  # absolute URL
         "/_next/image?url=//docs/img.png",  # scheme-relative
         "/_next/image?url=%2F%2Fdocs%2Fimg.png",
-        "/_next/image?url=docs/img.png",  # not a path
+        "/_next/image?url=docs/img.png",  # read as "http://example.comdocs/img.png", as by Vercel
         "/_next/image?url=",
         "/_next/image?w=64",  # no url at all
         "/_next/image",
+        "/_next/image?url=%2Fhome.png&w=64",  # a default application's image (§7)
+        "/_next/image?url=%2Fpreview%2Fx.png",  # flagged: no child claims it
+        "/_next/image?url=%25ZZ",  # Vercel's decodeURIComponent throws on these (§8.8)
+        "/_next/image?url=%25C3%2528",
     ],
 )
-def test_images_without_a_root_path_go_to_the_default_application(router, target):
+def test_images_no_child_application_claims_are_routed_as_any_path(router, target):
     decision = forward(router, target)
     assert routed(decision) == ("web", Reason.DEFAULT)
 
@@ -224,9 +248,9 @@ def test_source_maps_go_to_the_first_local_application(config, local, applicatio
         assert decision.target is None
 
 
-def test_source_maps_go_to_the_default_application_when_no_local_name_matches(config):
+def test_source_maps_are_routed_as_any_path_when_no_application_is_local(config):
     decision = forward(Router(config, frozenset({"nope"})), "/__nextjs_source-map")
-    assert routed(decision) == ("web", Reason.NEXTJS)
+    assert routed(decision) == ("web", Reason.DEFAULT)
 
 
 def test_the_default_application_comes_first_wherever_the_config_lists_it():
@@ -248,7 +272,7 @@ def test_local_applications_change_only_source_maps(config):
     assert routed(forward(router, "/docs/x")) == ("docs", Reason.PATH)
     assert routed(forward(router, "/")) == ("web", Reason.DEFAULT)
     assert routed(forward(router, STACK_FRAME, {"referer": PAGE + "/docs/x"})) == ("docs", Reason.NEXTJS)
-    assert routed(forward(router, "/_next/image?url=%2Fhome.png")) == ("web", Reason.NEXTJS)
+    assert routed(forward(router, "/_next/image?url=%2Fdocs%2Fa.png")) == ("docs", Reason.NEXTJS)
 
 
 def test_reason_text():

@@ -50,7 +50,7 @@ def config() -> Config:
 
 
 def test_derived_options(config):
-    assert derived_options(config, lambda name: False) == {
+    assert derived_options(config, config.proxy_port, lambda name: False) == {
         "mode": ["reverse:https://web.localhost:3443"],
         "listen_host": "127.0.0.1",
         "listen_port": 4100,
@@ -61,9 +61,8 @@ def test_derived_options(config):
 
 
 def test_derived_listen_port_defaults_to_3024():
-    options = derived_options(
-        load({"applications": {"web": {"development": {"local": 3000}}}}), lambda _: False
-    )
+    config = load({"applications": {"web": {"development": {"local": 3000}}}})
+    options = derived_options(config, config.proxy_port, lambda _: False)
     assert options["listen_port"] == 3024
     assert options["mode"] == ["reverse:http://localhost:3000"]
 
@@ -76,13 +75,13 @@ def test_an_option_the_user_changed_is_left_out(config, changed_name):
         asked.append(name)
         return name == changed_name
 
-    options = derived_options(config, changed)
+    options = derived_options(config, 4100, changed)
     assert sorted(options) == sorted(set(OPTION_NAMES) - {changed_name})
     assert sorted(asked) == sorted(OPTION_NAMES)
 
 
 def test_every_option_changed_leaves_nothing(config):
-    assert derived_options(config, lambda name: True) == {}
+    assert derived_options(config, 4100, lambda name: True) == {}
 
 
 # -- mfe_local_apps ----------------------------------------------------------------------------------

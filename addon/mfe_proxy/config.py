@@ -19,7 +19,7 @@ import yaml
 
 from mfe_proxy import jsonc
 from mfe_proxy.errors import MfeError, PathPatternError, quote
-from mfe_proxy.patterns import PathPattern, compile_pattern, patterns_overlap
+from mfe_proxy.patterns import PathPattern, compile_pattern, find_overlap
 
 CONFIG_FILE_NAMES = (
     "microfrontends.json",
@@ -29,8 +29,10 @@ CONFIG_FILE_NAMES = (
 )
 DEFAULT_PROXY_PORT = 3024
 
-# Keys that Vercel's or Turborepo's formats define for other tools: accepted and ignored.
+# Keys that Turborepo's format defines for other tools: accepted and ignored (Vercel refuses them).
 _IGNORED_APPLICATION_KEYS = frozenset({"production", "vercel", "projectId"})
+# The names Vercel and Turborepo look for; any other is read here but not on a deploy.
+_DEPLOYED_FILE_NAMES = frozenset(CONFIG_FILE_NAMES[:2])
 _ASSET_PREFIX = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
 _HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?")
 
@@ -95,10 +97,10 @@ class Application:
     asset_prefixes: tuple[str, ...]
     package_name: str | None = None
     task: str | None = None
-
-    @property
-    def is_default(self) -> bool:
-        return not self.routes
+    # The one application without `routing`: it serves every path no other application claims.
+    is_default: bool = False
+    # A child application without a fallback of its own has the default application's.
+    inherits_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,28 @@ class Config:
     default_application: Application
     proxy_port: int = DEFAULT_PROXY_PORT
     version: str | None = None
+    # What the file does that Vercel would not (refuse it on deploy, or read it other than meant),
+    # each "field path: what and why"; the proxy logs them with the file's name.
     warnings: tuple[str, ...] = field(default=())
+
+    def routing_order(self) -> list[Application]:
+        """The child applications in the order Vercel's proxy tries their paths: JavaScript's order of
+        an object's keys, which puts names that are array indices ("2024") first, in numeric order,
+        and the others as written in the file. The order decides only where paths overlap."""
+        children = [app for app in self.applications.values() if not app.is_default]
+        return sorted(children, key=lambda app: _array_index(app.name))
+
+
+_MAX_ARRAY_INDEX = 2**32 - 2
+
+
+def _array_index(name: str) -> tuple[bool, int]:
+    """Sort key for JavaScript's key order: (False, index) for an array index, (True, 0) otherwise."""
+    if name.isascii() and name.isdecimal() and (name == "0" or not name.startswith("0")):
+        index = int(name)
+        if index <= _MAX_ARRAY_INDEX:
+            return False, index
+    return True, 0
 
 
 class _Object(dict[str, Any]):
@@ -330,6 +353,7 @@ class _Validator:
         self.file = file
         self.problems: list[ConfigProblem] = []
         self.claims: list[_Claim] = []
+        self.overlaps: list[tuple[_Claim, _Claim, str | None]] = []  # that start, for a warning
         self.warnings: list[str] = []
         # Which applications are children is known from the `routing` key, even when its value is
         # wrong; an entry that is not an object at all could be either.
@@ -338,6 +362,13 @@ class _Validator:
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(ConfigProblem(where, message))
+
+    def warning(self, where: str, message: str) -> None:
+        self.warnings.append(f"{where}: {message}" if where else message)
+
+    def vercel_refuses(self, where: str, what: str, why: str) -> None:
+        """Something this proxy serves but Vercel refuses: said at start-up, not found at deploy."""
+        self.warning(where, f"{what}; Vercel refuses this config ({why}), so a deploy with it fails")
 
     def expect(self, value: Any, kind: type, where: str, description: str) -> bool:
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
@@ -387,6 +418,12 @@ class _Validator:
                 ],
             )
         self.keys(document, "", frozenset({"$schema", "version", "options", "applications"}), frozenset())
+        if Path(self.file).name not in _DEPLOYED_FILE_NAMES:
+            self.warning(
+                "",
+                "Vercel and Turborepo read only microfrontends.json or microfrontends.jsonc; a deploy does "
+                "not find this file: rename it, or keep a JSON copy",
+            )
         if "$schema" in document:
             self.expect(document["$schema"], str, "$schema", "a string (the schema's URL)")
         version = self.version(document.get("version"))
@@ -412,7 +449,7 @@ class _Validator:
         if not self.expect(value, str, "version", 'a string such as "1"'):
             return None
         if value != "1":
-            self.warnings.append(f'{self.file}: version {quote(value)} is not "1"; reading it as version 1')
+            self.vercel_refuses("version", f'{quote(value)} is read as "1"', 'its schema allows "1" only')
         return value
 
     def options(self, value: Any) -> int:
@@ -452,10 +489,13 @@ class _Validator:
         if fallback is not None:
             # A child application without a fallback of its own uses the default application's.
             parsed = {
-                name: app if app.fallback or app.is_default else replace(app, fallback=fallback)
+                name: app
+                if app.fallback or app.is_default
+                else replace(app, fallback=fallback, inherits_fallback=True)
                 for name, app in parsed.items()
             }
         self.check_overlaps()
+        self.warn_overlaps(parsed)
         self.check_asset_prefixes(parsed)
         return parsed
 
@@ -466,8 +506,16 @@ class _Validator:
             frozenset({"packageName", "development", "routing", "assetPrefix"}),
             _IGNORED_APPLICATION_KEYS,
         )
+        for key in _IGNORED_APPLICATION_KEYS.intersection(spec):
+            self.vercel_refuses(
+                _child(where, key),
+                "is Turborepo's and ignored here",
+                f"\"Property '{key}' is not allowed in field applications/{name}\"",
+            )
         if "routing" in spec:
             self.children.add(name)
+        else:
+            self.default_development(name, spec.get("development"), where)
         package_name = self.string(spec, "packageName", where)
         upstream, fallback, task = self.development(
             name, spec.get("development"), _child(where, "development")
@@ -475,8 +523,25 @@ class _Validator:
         routes = (
             self.routing(name, spec.get("routing"), _child(where, "routing")) if "routing" in spec else ()
         )
-        asset_prefixes = self.asset_prefixes(name, spec, where, is_default="routing" not in spec)
-        return Application(name, upstream, fallback, routes, asset_prefixes, package_name, task)
+        asset_prefixes = self.asset_prefixes(name, spec, where, routes if "routing" in spec else None)
+        return Application(
+            name, upstream, fallback, routes, asset_prefixes, package_name, task, "routing" not in spec
+        )
+
+    def default_development(self, name: str, value: Any, where: str) -> None:
+        """Vercel's schema requires a `development` with a `fallback` of the default application."""
+        if value is None:
+            self.vercel_refuses(
+                where,
+                "the default application has no `development`",
+                f"\"Property 'development' is required in field applications/{name}\"",
+            )
+        elif isinstance(value, dict) and "fallback" not in value:
+            self.vercel_refuses(
+                _child(where, "development"),
+                "the default application has no `fallback`",
+                f"\"Property 'fallback' is required in field applications/{name}/development\"",
+            )
 
     def development(self, name: str, value: Any, where: str) -> tuple[Origin, Origin | None, str | None]:
         upstream = Origin("http", "localhost", generated_port(name))
@@ -511,10 +576,27 @@ class _Validator:
                 self.problem(where, f"{quote(value)} is not a port number (1 to 65535)")
                 return None
             return Origin("http", "localhost", self.port(int(digits), where))
-        return self.origin(value, "http", where, example="localhost:3000", default_port=generated_port(name))
+        origin = self.origin(
+            value, "http", where, example="localhost:3000", default_port=generated_port(name)
+        )
+        if origin is not None and origin.port == (443 if origin.scheme == "https" else 80):
+            # Vercel's URL parser drops a scheme's own port, and the generated one applies instead.
+            origin = replace(origin, port=generated_port(name))
+            self.warning(
+                where,
+                f"{quote(value)} names its scheme's default port, which Vercel reads as no port at all: the "
+                f"application is expected on the port generated from its name, {origin.port}, as on Vercel; "
+                "leave the port out to say so, or run the application on another port",
+            )
+        return origin
 
     def local_object(self, name: str, value: _Object, where: str) -> Origin | None:
         self.keys(value, where, frozenset({"port", "host", "protocol"}), frozenset())
+        self.vercel_refuses(
+            where,
+            "the object form is Turborepo's",
+            'its schema takes a number or a string, such as "https://127.0.0.1:3001"',
+        )
         port = value.get("port")
         if port is not None and self.expect(port, int, _child(where, "port"), "a port number"):
             self.port(port, _child(where, "port"))
@@ -585,10 +667,10 @@ class _Validator:
         if not self.expect(value, list, where, "a list of routing groups"):
             return ()
         if not value:
-            self.problem(
+            self.warning(
                 where,
-                "is empty: list at least one group with paths, or remove `routing` to make this the "
-                "default application",
+                f"is empty, so {name} serves no paths (only its asset prefixes), as on Vercel; list a group "
+                "with paths, or remove `routing` to make this the default application",
             )
         routes = []
         for index, group in enumerate(value):
@@ -606,48 +688,71 @@ class _Validator:
             if not self.expect(paths, list, paths_where, "a list of path patterns"):
                 continue
             if not paths:
-                self.problem(paths_where, "is empty: list at least one path pattern")
-            routes.append(Route(tuple(self.patterns(name, paths, paths_where)), group_name, flag))
+                self.warning(paths_where, "is empty, so this group routes no paths, as on Vercel")
+            routes.append(Route(tuple(self.patterns(name, paths, paths_where, flag)), group_name, flag))
         return tuple(routes)
 
-    def patterns(self, application: str, paths: list[Any], where: str) -> Iterator[PathPattern]:
-        seen: set[str] = set()
+    def patterns(
+        self, application: str, paths: list[Any], where: str, flag: str | None
+    ) -> Iterator[PathPattern]:
         for index, source in enumerate(paths):
             path_where = _child(where, index)
             if not self.expect(source, str, path_where, "a path pattern string"):
                 continue
-            if source in seen:
-                self.problem(path_where, f"{quote(source)} is listed twice")
-                continue
-            seen.add(source)
             try:
                 pattern = compile_pattern(source)
             except PathPatternError as error:
                 self.problem(path_where, str(error))
                 continue
-            self.claims.append(_Claim(application, path_where, pattern))
+            for note in pattern.notes:
+                self.warning(path_where, f"{quote(source)} {note}")
+            self.claims.append(_Claim(application, path_where, pattern, flag))
             yield pattern
 
-    def asset_prefixes(self, name: str, spec: _Object, where: str, is_default: bool) -> tuple[str, ...]:
-        value = self.string(spec, "assetPrefix", where)
-        if is_default:
+    def asset_prefixes(
+        self, name: str, spec: _Object, where: str, routes: tuple[Route, ...] | None
+    ) -> tuple[str, ...]:
+        """`routes` is None for the default application."""
+        empty = spec.get("assetPrefix") == "" and routes is not None
+        value = "" if empty else self.string(spec, "assetPrefix", where)
+        if routes is None:
             if value is not None:
                 self.problem(
                     _child(where, "assetPrefix"),
                     "only child applications have an asset prefix; the default application serves / itself",
                 )
             return ()
-        if value is not None and not _ASSET_PREFIX.fullmatch(value):
+        if empty:
+            # Vercel checks a prefix only when it is not empty, and then routes the root to it.
+            self.warning(
+                _child(where, "assetPrefix"),
+                f'is empty, so "/" goes to {name}, as on Vercel; remove it, or give the prefix a name',
+            )
+        elif value is not None and not _ASSET_PREFIX.fullmatch(value):
             self.problem(
                 _child(where, "assetPrefix"),
                 f"{quote(value)} must be lowercase letters, digits and hyphens, starting with a letter "
                 "and not ending with a hyphen",
             )
             value = None
+        if value and value != f"vc-ap-{name}":
+            self.asset_prefix_route(value, routes, _child(where, "assetPrefix"))
         # Vercel's proxy also routes the name-based and the hashed prefix of an application that
         # sets its own, so assets built before the prefix changed keep loading.
         prefixes = [value, default_asset_prefix(name), f"vc-ap-{name.lower()}"]
-        return tuple(dict.fromkeys(p for p in prefixes if p and "/" not in p))
+        return tuple(dict.fromkeys(p for p in prefixes if p is not None and "/" not in p))
+
+    def asset_prefix_route(self, prefix: str, routes: tuple[Route, ...], where: str) -> None:
+        """Vercel's deploy needs the prefix's path in an unflagged group, so that assets built with
+        the prefix are served before and after it changes."""
+        path = f"/{prefix}/:path*"
+        if not any(p.source == path for route in routes if route.flag is None for p in route.paths):
+            self.vercel_refuses(
+                where,
+                f"{quote(path)} is not among the application's unflagged paths",
+                f'"When `assetPrefix` is specified, `{path}` must be added the routing paths for the '
+                'application"',
+            )
 
     def default_application(self, applications: Mapping[str, Application]) -> Application | None:
         defaults = [app for app in applications.values() if app.name not in self.children]
@@ -669,33 +774,65 @@ class _Validator:
         return None
 
     def check_overlaps(self) -> None:
+        """Vercel refuses a path listed twice, and two applications' paths where one pattern, as a
+        regex, matches the other's text: so does this proxy, with the same rule. A real overlap that
+        rule misses (`/:lang(en|fr)/labs` and `/en/:path*`) starts, as on Vercel, with a warning."""
         for a, b in self.comparable_claims():
-            if a.application == b.application:
-                continue
-            if a.pattern.source == b.pattern.source:
-                self.problem(
-                    b.where, f"{quote(b.pattern.source)} is also claimed by {a.application} ({a.where})"
+            source_a, source_b = a.pattern.source, b.pattern.source
+            if source_a == source_b:
+                owner = (
+                    "listed twice (also "
+                    if a.application == b.application
+                    else f"also claimed by {a.application} ("
                 )
-            elif patterns_overlap(a.pattern, b.pattern):
+                self.problem(b.where, f"{quote(source_b)} is {owner}{a.where})")
+            elif a.application == b.application:
+                continue  # one application's patterns may overlap: its own order decides
+            elif _matches_text(a.pattern, source_b) or _matches_text(b.pattern, source_a):
                 self.problem(
                     b.where,
-                    f"{quote(b.pattern.source)} overlaps {quote(a.pattern.source)} of "
-                    f"{a.application} ({a.where}): a path can belong to one application only",
+                    f"{quote(source_b)} overlaps {quote(source_a)} of {a.application} ({a.where}): Vercel "
+                    "refuses paths of two applications where one pattern matches the other; give the path "
+                    "to one application only",
                 )
+            else:
+                found = find_overlap(a.pattern, b.pattern)
+                if found is not None:
+                    self.overlaps.append((a, b, found.example))
+
+    def warn_overlaps(self, applications: Mapping[str, Application]) -> None:
+        """Each overlap that starts: which application serves the paths both patterns match."""
+        rank = {name: _array_index(name) for name in applications}
+        ordered = sorted(self.claims, key=lambda claim: rank.get(claim.application, (True, 0)))
+        for a, b, example in self.overlaps:
+            first = min(a, b, key=lambda claim: rank.get(claim.application, (True, 0)))
+            if example is not None:
+                first = next(claim for claim in ordered if claim.pattern.matches(example))
+            behind = f" (behind its flag {quote(first.flag)})" if first.flag else ""
+            paths = f"paths such as {example}; those go" if example else "the same paths; those would go"
+            self.warning(
+                b.where,
+                f"{quote(b.pattern.source)} and {quote(a.pattern.source)} of {a.application} ({a.where}) "
+                f"both match {paths} to {first.application}{behind}, whose paths Vercel tries first (README, "
+                '"Overlapping paths"). Vercel\'s own check misses this overlap',
+            )
 
     def comparable_claims(self) -> Iterator[tuple["_Claim", "_Claim"]]:
-        """Pairs of claims that might overlap. Patterns whose first segments are different literals
-        never do, so each is compared only within its first segment's bucket and with the patterns
-        that start with a parameter: linear in the number of patterns for usual configs."""
-        buckets: dict[str, list[_Claim]] = {}
-        for claim in self.claims:
-            prefix = claim.pattern.literal_prefix
-            buckets.setdefault(prefix[0] if prefix else "", []).append(claim)
+        """Pairs of claims that might overlap, the one written first first. Patterns whose first
+        segments are different literals never do (nor does either's regex match the other's text),
+        so each is compared only within its first segment's bucket and with the patterns that start
+        with a parameter: linear in the number of patterns for usual configs."""
+        buckets: dict[str, list[tuple[int, _Claim]]] = {}
+        for numbered in enumerate(self.claims):
+            prefix = numbered[1].pattern.literal_prefix
+            buckets.setdefault(prefix[0] if prefix else "", []).append(numbered)
         dynamic = buckets.pop("", [])
         for bucket in [*buckets.values(), dynamic]:
-            yield from itertools.combinations(bucket, 2)
+            pairs = itertools.combinations(bucket, 2)
             if bucket is not dynamic:
-                yield from itertools.product(dynamic, bucket)
+                pairs = itertools.chain(pairs, itertools.product(dynamic, bucket))
+            for first, second in pairs:
+                yield (first[1], second[1]) if first[0] < second[0] else (second[1], first[1])
 
     def check_asset_prefixes(self, applications: Mapping[str, Application]) -> None:
         owners: dict[str, str] = {}
@@ -709,10 +846,19 @@ class _Validator:
                     )
 
 
+def _matches_text(pattern: PathPattern, text: str) -> bool:
+    """Vercel's overlap rule: `pathToRegexp(pattern).test(text)`. Its `i` flag folds non-ASCII
+    letters too, so another pattern's non-ASCII text is tested with Python's Unicode folding."""
+    if text.isascii():
+        return pattern.matches(text)
+    return re.match(pattern.regex.pattern, text, re.IGNORECASE) is not None
+
+
 class _Claim(NamedTuple):
     application: str
     where: str
     pattern: PathPattern
+    flag: str | None
 
 
 def _valid_host(host: str, bracketed: bool) -> bool:

@@ -7,26 +7,29 @@ case-insensitive, anchored at both ends, and with one optional trailing delimite
 regex generation, and rejects what Vercel's `validatePathExpression` rejects (optional segments,
 unnamed groups, regexes other than `(a|b)` and `((?!a|b).*)`, modifiers before the last part, more
 than one parameter per segment) and what path-to-regexp itself throws on. A parameter's own regex is
-JavaScript: it is parsed and written out again in Python syntax, and refused wherever the two
-dialects could disagree.
+JavaScript: it is parsed and written out again in Python syntax with JavaScript's meaning, Annex B
+included; readings that are surely not meant (an anchor inside the path, `\\q` as "q") and
+characters that no pathname holds are accepted, as Vercel accepts them, and noted for a warning.
 
 Pathnames are percent-encoded ASCII, so patterns are compiled with `re.ASCII`: only ASCII letters
 fold case, as in JavaScript for every character that can appear in a pathname.
 
-`patterns_overlap` decides exactly whether some pathname matches two patterns, by running both as
-automata in lockstep. `PatternIndex` finds the first pattern that matches a pathname without testing
-every regex: a trie over the patterns' leading literal segments narrows the candidates.
+`find_overlap` decides whether some pathname matches two patterns, and finds the shortest, by
+running both as automata in lockstep. `PatternIndex` finds the first pattern that matches a pathname
+without testing every regex: a trie over the patterns' leading literal segments narrows the candidates.
 """
 
 from __future__ import annotations
 
 import bisect
+import collections
 import functools
+import itertools
 import re
 import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from mfe_proxy.errors import PathPatternError, quote
 
@@ -45,7 +48,7 @@ _ESCAPE = re.compile(r"\\.")
 _VERCEL_PATTERN = re.compile(r"[\w~-]+(?:\|[^:|()]+)+|\(\?![\w~-]+(?:\|[^:|()]+)*\)\.\*", re.ASCII)
 # Characters that a request pathname never holds: clients send them percent-encoded.
 _NOT_IN_PATHNAME = re.compile(r"[^\x21-\x7e]")
-# Beyond this many pairs of automaton states, `patterns_overlap` stops looking and answers True.
+# Beyond this many pairs of automaton states, `find_overlap` stops looking and answers "may overlap".
 _OVERLAP_SEARCH_LIMIT = 10_000
 
 
@@ -195,7 +198,28 @@ class _NotFollowedBy:
     item: _Node
 
 
-type _Node = _Chars | _Seq | _Alt | _Repeat | _NotFollowedBy
+@dataclass(frozen=True, slots=True)
+class _Boundary:
+    """`\\b` (or `\\B` when `negated`): the same in both dialects with ASCII word characters."""
+
+    negated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _BackReference:
+    """`\\n` naming the capturing group of an earlier parameter: the text that parameter matched."""
+
+    group: int
+
+
+type _Node = _Chars | _Seq | _Alt | _Repeat | _NotFollowedBy | _Boundary | _BackReference
+
+
+# JavaScript's `^` and `$` in a parameter: no parameter starts a pathname, so `^` never matches, and `$`
+# is the end of the pathname.
+_NEVER = _Chars(())
+_ANY = _chars((0, _MAX_CODE_POINT))
+_END_OF_PATH = _NotFollowedBy(_ANY)
 
 
 def _literal(text: str) -> _Seq:
@@ -219,6 +243,10 @@ def _emit(node: _Node) -> str:
             return _emit(item) + ("+" if at_least_once else "*")
         case _NotFollowedBy(item):
             return f"(?!{_emit(item)})"
+        case _Boundary(negated):
+            return r"\B" if negated else r"\b"
+        case _BackReference(group):
+            return f"(?:\\{group})"
 
 
 # --- Parameter regexes (JavaScript) ------------------------------------------------------------
@@ -227,14 +255,22 @@ def _emit(node: _Node) -> str:
 class _RegexParser:
     """Reads the JavaScript regex of one parameter (`en|fr`, `(?!api|blog).*`) into a syntax tree.
 
-    Covers what Vercel lets through, with JavaScript's meaning (`.` skips line terminators, `\\s`
-    is Unicode whitespace, `[]` is empty, `-` next to a class escape is literal) and refuses the
-    constructs that mean something else in Python or that no pathname can satisfy."""
+    Covers everything Vercel lets through, with JavaScript's meaning, Annex B included (`.` skips line
+    terminators, `\\s` is Unicode whitespace, `[]` is empty, `-` next to a class escape is literal,
+    `\\q` is "q", `\\x4` is "x4", `^` inside a path never matches, `$` ends the path). Readings a
+    person would hardly mean are noted (`notes`), for a warning; what JavaScript itself refuses
+    (`[z-a]`, `a**`) is refused."""
 
-    def __init__(self, text: str, fail: Callable[[int, str], NoReturn]) -> None:
+    def __init__(
+        self, text: str, offset: int, group: int, groups: int, fail: Callable[[int, str], NoReturn]
+    ) -> None:
         self.text = text
+        self.offset = offset  # where the regex starts in the whole expression, for positions in notes
         self.position = 0
+        self.group = group  # the capturing group of this parameter in the whole pattern's regex
+        self.groups = groups  # how many the whole regex has
         self.fail = fail
+        self.notes: list[str] = []
 
     def parse(self) -> _Node:
         node = self.alternatives(nested=False)
@@ -254,6 +290,8 @@ class _RegexParser:
         while self.position < len(self.text) and self.peek() not in "|)":
             atom = self.atom(nested=nested)
             if self.peek() in ("*", "+"):
+                if isinstance(atom, _Boundary) or atom is _NEVER or atom is _END_OF_PATH:
+                    self.fail(self.position, f'"{self.peek()}" cannot repeat the assertion before it')
                 atom = _Repeat(atom, self.peek() == "+")
                 self.position += 1
             parts.append(atom)
@@ -261,6 +299,9 @@ class _RegexParser:
 
     def peek(self) -> str:
         return self.text[self.position : self.position + 1]
+
+    def note(self, start: int, reading: str) -> None:
+        self.notes.append(f"{reading} (position {self.offset + start})")
 
     def atom(self, *, nested: bool) -> _Node:
         start = self.position
@@ -282,17 +323,22 @@ class _RegexParser:
                 self.fail(start, '"?" (an optional or lazy part) is not supported by Vercel')
             case "{":
                 self.fail(start, '"{" (a counted repetition) is not supported by Vercel')
-            case "^" | "$":
-                self.fail(
-                    start, f'the anchor "{char}" is not supported: a parameter always matches inside the path'
+            case "^":
+                self.note(
+                    start,
+                    'JavaScript reads "^" as the start of the whole path, so the alternative '
+                    "holding it never matches",
                 )
+                return _NEVER
+            case "$":
+                self.note(start, 'JavaScript reads "$" as the end of the path, so nothing may follow it')
+                return _END_OF_PATH
             case ".":
                 return _DOT
             case "[":
                 return self.character_class(start)
             case "\\":
-                escaped = self.escape(start, in_class=False)
-                return escaped if isinstance(escaped, _Chars) else _chars((escaped, escaped))
+                return self.escape(start)
         return _chars((ord(char), ord(char)))
 
     def character_class(self, start: int) -> _Chars:
@@ -323,15 +369,76 @@ class _RegexParser:
     def class_atom(self) -> _Chars | int:
         start = self.position
         self.position += 1
-        if self.text[start] == "\\":
-            if self.peek() == "b":  # backspace inside a class, a word boundary outside
-                self.position += 1
-                return 0x08
-            return self.escape(start, in_class=True)
-        return ord(self.text[start])
+        if self.text[start] != "\\":
+            return ord(self.text[start])
+        char = self.peek()
+        if char == "b":  # backspace inside a class, a word boundary outside
+            self.position += 1
+            return 0x08
+        if char.isdecimal() and char.isascii():
+            return self.octal(start)
+        if char == "c" and not _is_control_letter(self.text[self.position + 1 : self.position + 2]):
+            # Annex B, inside a class: "\c" followed by a digit or "_" is that control character too;
+            # otherwise the backslash stands for itself and the "c" follows.
+            follower = self.text[self.position + 1 : self.position + 2]
+            if follower.isdecimal() or follower == "_":
+                self.position += 2
+                return ord(follower) % 32
+            return 0x5C
+        return self.character_escape(start)
 
-    def escape(self, start: int, *, in_class: bool) -> _Chars | int:
-        """The escape whose backslash is at `start`: a character set or one code point."""
+    def escape(self, start: int) -> _Node:
+        """The escape whose backslash is at `start`, outside a class."""
+        char = self.peek()
+        if char in "bB":
+            self.position += 1
+            return _Boundary(char == "B")
+        if char.isdecimal() and char.isascii() and char != "0":
+            end = self.position
+            while self.text[end : end + 1].isdecimal() and self.text[end].isascii():
+                end += 1
+            group = int(self.text[self.position : end])
+            if group <= self.groups:
+                self.position = end
+                return self.back_reference(start, group)
+        if char == "c" and not _is_control_letter(self.text[self.position + 1 : self.position + 2]):
+            self.note(start, f'JavaScript reads {_escaped("c")} without a letter as a backslash and a "c"')
+            return _chars((0x5C, 0x5C))
+        if char.isdecimal() and char.isascii():
+            return _chars_of(self.octal(start))
+        escaped = self.character_escape(start)
+        return escaped if isinstance(escaped, _Chars) else _chars_of(escaped)
+
+    def back_reference(self, start: int, group: int) -> _Node:
+        if group < self.group:
+            self.note(start, f"JavaScript reads {_escaped(str(group))} as the text parameter {group} matched")
+            return _BackReference(group)
+        # The group is this parameter's own, still being matched, or a later one: JavaScript matches
+        # nothing there.
+        self.note(
+            start, f"JavaScript reads {_escaped(str(group))} as nothing: group {group} has not matched yet"
+        )
+        return _Seq(())
+
+    def octal(self, start: int) -> int:
+        """Annex B: a digit escape that names no group. "\\8" and "\\9" are the digits themselves;
+        otherwise up to three octal digits, at most 0o377, are one character."""
+        first = self.peek()
+        self.position += 1
+        if first in "89":
+            self.note(start, f'JavaScript reads {_escaped(first)} as "{first}"')
+            return ord(first)
+        digits = first
+        limit = 3 if first in "0123" else 2
+        while len(digits) < limit and self.peek() in tuple("01234567"):
+            digits += self.peek()
+            self.position += 1
+        if digits != "0":
+            self.note(start, f"JavaScript reads {_escaped(digits)} as the character U+{int(digits, 8):04X}")
+        return int(digits, 8)
+
+    def character_escape(self, start: int) -> _Chars | int:
+        """A class escape (`\\d`) as a set, or the one character any other escape stands for."""
         char = self.text[self.position]
         self.position += 1
         if char in _CLASS_ESCAPES:
@@ -340,22 +447,30 @@ class _RegexParser:
             return _CONTROL_ESCAPES[char]
         if char in _HEX_ESCAPES:
             digits = self.text[self.position : self.position + _HEX_ESCAPES[char]]
-            if len(digits) == _HEX_ESCAPES[char] and all(d in "0123456789abcdefABCDEF" for d in digits):
+            if len(digits) == _HEX_ESCAPES[char] and all(d in string.hexdigits for d in digits):
                 self.position += len(digits)
                 return int(digits, 16)
-            self.fail(start, f"{_escaped(char)} must be followed by {_HEX_ESCAPES[char]} hexadecimal digits")
-        if char == "c" and self.peek().isascii() and self.peek().isalpha():
+            self.note(
+                start,
+                f"JavaScript reads {_escaped(char)} not followed by {_HEX_ESCAPES[char]} hexadecimal digits "
+                f'as "{char}"',
+            )
+            return ord(char)
+        if char == "c" and _is_control_letter(self.peek()):
             self.position += 1
             return ord(self.text[self.position - 1]) % 32
-        if char in "bB" and not in_class:
-            self.fail(start, f"the word boundary {_escaped(char)} is not supported")
-        if char.isalnum():
-            self.fail(
-                start,
-                f"the escape {_escaped(char)} means different things in JavaScript and other regex "
-                f'dialects; write "{char}" if a plain "{char}" is meant',
-            )
+        if char.isascii() and char.isalnum():
+            # Annex B: an escaped letter with no meaning of its own is that letter.
+            self.note(start, f'JavaScript reads {_escaped(char)} as "{char}"')
         return ord(char)
+
+
+def _is_control_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
+def _chars_of(code: int) -> _Chars:
+    return _chars((code, code))
 
 
 # --- path-to-regexp v6: tokens ------------------------------------------------------------------
@@ -392,7 +507,7 @@ class _Param:
         return quote(f"{':' if self.name else ''}{self.name}{pattern}{self.modifier}")
 
 
-def _lex(source: str, fail: _Fail) -> list[_Token]:
+def _lex(source: str, fail: _Fail, notes: list[str]) -> list[_Token]:
     tokens: list[_Token] = []
     i = 0
     while i < len(source):
@@ -402,7 +517,11 @@ def _lex(source: str, fail: _Fail) -> list[_Token]:
             i += 1
         elif char == "\\":
             if i + 1 == len(source):
-                raise fail(f"ends with a lone backslash; write {_escaped(chr(92))} for a literal backslash")
+                notes.append(
+                    "ends with a lone backslash, which path-to-regexp ignores; write "
+                    f"{_escaped(chr(92))} for a literal backslash"
+                )
+                break
             tokens.append(_Token("ESCAPED_CHAR", i, source[i + 1]))
             i += 2
         elif char == "{":
@@ -470,9 +589,9 @@ def _group(source: str, start: int, fail: _Fail) -> str:
     return source[start + 1 : i]
 
 
-def _parse(source: str, fail: _Fail) -> list[str | _Param]:
+def _parse(source: str, fail: _Fail, notes: list[str]) -> list[str | _Param]:
     """path-to-regexp's parse: literal text and parameters, in order."""
-    tokens = _lex(source, fail)
+    tokens = _lex(source, fail, notes)
     result: list[str | _Param] = []
     path = ""
     position = 0
@@ -550,6 +669,7 @@ class _Compiled:
     regex: str
     tree: _Node
     literal_prefix: tuple[str, ...]
+    notes: tuple[str, ...]  # what Vercel accepts but is surely not meant, for a warning
 
 
 def _compile(source: str) -> _Compiled:
@@ -561,17 +681,18 @@ def _compile(source: str) -> _Compiled:
             f'must not end with "/": write {quote(source.rstrip("/") or "/")}, which also matches the '
             'path with a trailing "/"'
         )
+    notes = []
     bad = _NOT_IN_PATHNAME.search(source)
     if bad:
+        # Vercel accepts such a pattern, and tests it against URL.pathname, which is percent-encoded:
+        # the character never matches there, nor here.
         char = bad.group()
-        encoded = "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
-        # Vercel tests patterns against URL.pathname, which is percent-encoded, so such a literal
-        # would silently never match there; rejecting it says so instead.
-        raise fail(
-            f"contains {quote(char)} (U+{ord(char):04X}) at position {bad.start()}, which never appears "
-            f"in a request pathname: clients send it percent-encoded, so write {quote(encoded)} instead"
+        notes.append(
+            f"contains {quote(char)} (U+{ord(char):04X}) at position {bad.start()}, which never appears in "
+            "a request pathname: browsers send it percent-encoded and Vercel matches the encoded path, "
+            f"so this part never matches; write {quote(_NOT_IN_PATHNAME.sub(_percent_encoded, source))}"
         )
-    tokens = _parse(source, fail)
+    tokens = _parse(source, fail, notes)
     params = [t for t in tokens if isinstance(t, _Param)]
     for param in params:
         _check_param(param, param is tokens[-1], fail)
@@ -584,7 +705,7 @@ def _compile(source: str) -> _Compiled:
             regex += _escape(token)
             tree.append(_literal(token))
             continue
-        pattern, pattern_tree = _param_regex(token, fail)
+        pattern, pattern_tree = _param_regex(token, params.index(token) + 1, len(params), fail, notes)
         prefix = _escape(token.prefix)
         if token.modifier:
             regex += f"(?:{prefix}((?:{pattern})(?:{prefix}(?:{pattern}))*))"
@@ -598,7 +719,11 @@ def _compile(source: str) -> _Compiled:
             tree.append(_Seq((_literal(token.prefix), pattern_tree)))
     regex += _END
     tree.append(_optional(_DELIMITER))
-    return _Compiled(regex, _Seq(tuple(tree)), _literal_prefix(tokens))
+    return _Compiled(regex, _Seq(tuple(tree)), _literal_prefix(tokens), tuple(notes))
+
+
+def _percent_encoded(found: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in found.group().encode("utf-8", "surrogatepass"))
 
 
 def _check_param(param: _Param, last: bool, fail: _Fail) -> None:
@@ -645,15 +770,18 @@ def _check_segments(tokens: list[str | _Param], fail: _Fail) -> None:
                 )
 
 
-def _param_regex(param: _Param, fail: _Fail) -> tuple[str, _Node]:
-    """The Python regex of a parameter's segment, and its syntax tree."""
+def _param_regex(param: _Param, group: int, groups: int, fail: _Fail, notes: list[str]) -> tuple[str, _Node]:
+    """The Python regex of a parameter's segment, and its syntax tree; `group` is the parameter's
+    capturing group in the pattern's regex, of `groups`."""
     if param.pattern:
         start = param.index + (len(param.name) + 1 if param.name else 0) + 1
 
         def fail_at(offset: int, problem: str) -> NoReturn:
             raise fail(f"cannot use the regex of {param.describe()}: {problem} (position {start + offset})")
 
-        tree = _RegexParser(param.pattern, fail_at).parse()
+        parser = _RegexParser(param.pattern, start, group, groups, fail_at)
+        tree = parser.parse()
+        notes.extend(f"in the regex of {param.describe()}, {note}" for note in parser.notes)
         return _emit(tree), tree
     if param.guard is None:
         return _SEGMENT, _Repeat(_NOT_DELIMITER, at_least_once=True)
@@ -690,6 +818,9 @@ class PathPattern:
     source: str  # the expression as written in the config
     regex: re.Pattern[str]  # matches a whole pathname (anchored at both ends)
     literal_prefix: tuple[str, ...]  # leading literal segments, lowercased; () if the first has a parameter
+    # What Vercel accepts but surely means something else than written (a character no pathname holds,
+    # `\\q` read as "q"): a sentence each, for a warning.
+    notes: tuple[str, ...] = ()
 
     def matches(self, pathname: str) -> bool:
         """Whether Vercel would route `pathname` (the path without its query) by this pattern."""
@@ -706,36 +837,49 @@ def compile_pattern(source: str) -> PathPattern:
         # Translated regexes are meant to always compile; should one not, callers still get the
         # one error type they handle, naming the expression.
         raise _Fail(source)(f"cannot be compiled to a regex: {error}") from error
-    return PathPattern(source, regex, compiled.literal_prefix)
+    return PathPattern(source, regex, compiled.literal_prefix, compiled.notes)
 
 
-def patterns_overlap(a: PathPattern, b: PathPattern) -> bool:
-    """Whether some pathname (an ASCII string) matches both patterns.
+class Overlap(NamedTuple):
+    """Two patterns that some pathname matches both: the shortest such pathname, or None when the
+    search gave up (only contrived regexes get there) and the patterns may overlap."""
 
-    Exact: both patterns run as automata over the same input, one character class at a time, until
-    a pathname is accepted by both or no unexplored pair of states is left. Patterns whose leading
-    literal segments differ are answered at once. A search that would exceed
-    `_OVERLAP_SEARCH_LIMIT` pairs (only contrived regexes get near it) answers True: a false alarm
-    is safe for a config check, a missed overlap is not."""
+    example: str | None
+
+
+def find_overlap(a: PathPattern, b: PathPattern) -> Overlap | None:
+    """Whether some pathname (an ASCII string) matches both patterns, and which.
+
+    Both patterns run as automata over the same input, one class of characters at a time,
+    breadth first, until a pathname is accepted by both or no unexplored pair of states is left.
+    Patterns whose leading literal segments differ are answered at once. The automata are exact but
+    for word boundaries and back-references, which they over-approximate: a pathname found is checked
+    against both regexes before it counts. A search beyond `_OVERLAP_SEARCH_LIMIT` pairs answers
+    "may overlap": a false alarm is safe for a warning, a missed overlap is not."""
     if any(x != y for x, y in zip(a.literal_prefix, b.literal_prefix, strict=False)):
-        return False
+        return None
     left, right = _automaton(a.source), _automaton(b.source)
     alphabet = _alphabet(left, right)
     start = (left.initial, right.initial)
-    seen = {start}
-    pending = [start]
+    paths = {start: ""}
+    pending = collections.deque([start])
+    unconfirmed = False
     while pending:
-        x, y = pending.pop()
-        if left.accepts(x) and right.accepts(y):
-            return True
-        for code in alphabet:
-            pair = (left.step(x, code), right.step(y, code))
-            if pair[0] and pair[1] and pair not in seen:
-                if len(seen) >= _OVERLAP_SEARCH_LIMIT:
-                    return True
-                seen.add(pair)
-                pending.append(pair)
-    return False
+        pair = pending.popleft()
+        path = paths[pair]
+        if left.accepts(pair[0]) and right.accepts(pair[1]):
+            if a.matches(path) and b.matches(path):
+                return Overlap(path)
+            unconfirmed = True
+        for char in alphabet:
+            code = ord(char)
+            after = (left.step(pair[0], code), right.step(pair[1], code))
+            if after[0] and after[1] and after not in paths:
+                if len(paths) >= _OVERLAP_SEARCH_LIMIT:
+                    return Overlap(None)
+                paths[after] = path + char
+                pending.append(after)
+    return Overlap(None) if unconfirmed else None
 
 
 # A thread of the automaton: a state, and the states of the lookaheads it must still not complete.
@@ -794,6 +938,10 @@ class _Automaton:
                 sub = self._state()
                 self.lookahead[end] = sub
                 self.forbidden.add(self._build(item, sub))
+            case _Boundary():
+                end = start  # over-approximated: `find_overlap` checks what it finds with the regexes
+            case _BackReference():
+                end = self._build(_Repeat(_ANY, at_least_once=False), start)  # over-approximated too
         return end
 
     def _settle(self, states: Iterable[int]) -> frozenset[int] | None:
@@ -860,17 +1008,36 @@ def _automaton(source: str) -> _Automaton:
     return _Automaton(_compile(source).tree)
 
 
-def _alphabet(*automata: _Automaton) -> list[int]:
-    """One ASCII character from each class of characters that every transition treats alike.
+# Which character stands for a class of characters in an example pathname: the first of these it holds.
+_PREFERRED = "/abcdefghijklmnopqrstuvwxyz0123456789-_.~" + "".join(
+    c for c in map(chr, range(0x21, 0x7F)) if not c.isalnum() and c not in "/-_.~#?"
+)
+
+
+def _alphabet(*automata: _Automaton) -> list[str]:
+    """One ASCII character from each class of characters that every transition treats alike, the
+    likeliest in a real pathname first.
 
     Every set is closed under ASCII case, so an upper-case letter behaves like its lower-case twin
     and only the latter is kept; the bounds around both ranges of letters make the twins line up."""
-    bounds = {0, 0x41, 0x5B, 0x61, 0x7B}
+    bounds = {0, 0x41, 0x5B, 0x61, 0x7B, 0x80}
     for automaton in automata:
         for chars in automaton.character_sets():
             for low, high in chars.ranges:
                 bounds.update((low, high + 1))
-    return sorted(b for b in bounds if b < 0x80 and not 0x41 <= b <= 0x5A)
+    edges = sorted(b for b in bounds if b <= 0x80)
+    chosen = []
+    for low, high in itertools.pairwise(edges):
+        if 0x41 <= low <= 0x5A:
+            continue
+        members = [chr(code) for code in range(low, high)]
+        chosen.append(min(members, key=_rank))
+    return sorted(chosen, key=_rank)
+
+
+def _rank(char: str) -> int:
+    index = _PREFERRED.find(char)
+    return index if index >= 0 else len(_PREFERRED) + ord(char)
 
 
 class PatternIndex[T]:

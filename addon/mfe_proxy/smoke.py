@@ -34,6 +34,7 @@ from mfe_proxy.demo import (
     wait_ready,
 )
 from mfe_proxy.errors import MfeError
+from mfe_proxy.router import ROUTING_ENDPOINT
 
 HOST = "127.0.0.1"
 TIMEOUT = 5.0
@@ -152,7 +153,7 @@ def check_down_page(proxy_port: int, down: Application) -> None:
 
 
 def check_routing_endpoint(proxy_port: int, config: Config) -> None:
-    path = "/.well-known/vercel/microfrontends/routing"
+    path = ROUTING_ENDPOINT
     status, content_type, body = get(proxy_port, path, accept="application/json")
     expect(status == 200, f"GET {path}: status {status}, expected 200")
     expect(content_type.startswith("application/json"), f"GET {path}: Content-Type {content_type!r}")
@@ -179,6 +180,27 @@ def check_summary(proxy: Child) -> None:
     summary = output[start + 1 :]
     for name in RUNNING_APPS:
         expect(any(line.strip().startswith(f"{name}: ") for line in summary), f"no summary line for {name}")
+
+
+def wait_routed(proxy: Child, port: int, timeout: float) -> None:
+    """Readiness as the README tells CI scripts to wait for it: the routing endpoint answers 200. An
+    open port is not enough: the plain `mitmdump -s` start binds mitmproxy's own listener first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        connection = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT)
+        try:
+            connection.request("GET", ROUTING_ENDPOINT, headers={"Host": f"localhost:{port}"})
+            if connection.getresponse().status == 200:
+                return
+        except (OSError, http.client.HTTPException):
+            pass  # not listening yet, or the listener being replaced
+        finally:
+            connection.close()
+        if proxy.exited():
+            raise DemoError(f"the proxy exited with status {proxy.process.returncode}: {proxy.last_line()}")
+        if time.monotonic() > deadline:
+            raise DemoError(f"the proxy did not route after {timeout:g} s: {proxy.last_line()}")
+        time.sleep(0.05)
 
 
 def _excerpt(text: str, limit: int = 160) -> str:
@@ -225,7 +247,7 @@ def run(report: Report, directory: Path, children: list[Child]) -> None:
         # A confdir of its own: mitmproxy writes its CA there, not into the user's home.
         confdir = directory / "mitmproxy"
         children.append(start_proxy(config_file, ["--set", f"confdir={confdir}"], echo=False))
-        wait_ready(children[-1:], PROXY_START_TIMEOUT)
+        wait_routed(children[-1], proxy_port, PROXY_START_TIMEOUT)
 
     if not report.check("start", start):
         return

@@ -1,11 +1,14 @@
 """Turning a config into a running proxy: the mitmproxy options it implies, the applications run
 locally, and the banner printed once the proxy listens. Pure: option values in, decisions out."""
 
+import dataclasses
 import socket
 from collections.abc import Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
-from mfe_proxy.config import Config
+from mfe_proxy.config import Config, Origin, load_config
+from mfe_proxy.environment import Environment
 from mfe_proxy.errors import MfeError
 
 LOOPBACK = "127.0.0.1"
@@ -13,13 +16,13 @@ LOOPBACK = "127.0.0.1"
 STREAM_LARGE_BODIES = "1m"
 
 
-def derived_options(config: Config, changed: Callable[[str], bool]) -> dict[str, Any]:
-    """The mitmproxy options that make it this config's development proxy, leaving out every option
-    the user set (`changed(name)`): the user wins."""
+def derived_options(config: Config, port: int, changed: Callable[[str], bool]) -> dict[str, Any]:
+    """The mitmproxy options that make it this config's development proxy on `port`, leaving out
+    every option the user set (`changed(name)`): the user wins."""
     wanted: dict[str, Any] = {
         "mode": [f"reverse:{config.default_application.upstream.url}"],
         "listen_host": LOOPBACK,
-        "listen_port": config.proxy_port,
+        "listen_port": port,
         # Eager connections open the reverse target at once, so a down default application would
         # break every client connection.
         "connection_strategy": "lazy",
@@ -28,6 +31,42 @@ def derived_options(config: Config, changed: Callable[[str], bool]) -> dict[str,
         "stream_large_bodies": STREAM_LARGE_BODIES,
     }
     return {name: value for name, value in wanted.items() if not changed(name)}
+
+
+class Loaded(NamedTuple):
+    """A config as the proxy serves it: the applications run locally (None: all) and the environment
+    applied."""
+
+    config: Config
+    local: frozenset[str] | None
+    environment: Environment
+
+    @property
+    def proxy_port(self) -> int:
+        return self.environment.proxy_port(self.config.proxy_port)
+
+
+def load(config_option: str, local_option: str, directory: Path, process: Mapping[str, str]) -> Loaded:
+    """The config named by `mfe_config` (or found in `directory`), `mfe_local_apps` and the environment
+    variables Vercel's proxy honours, read from `process` and the .env files of `directory`."""
+    config = load_config(Path(config_option) if config_option else None, directory)
+    local = local_applications(local_option, config)
+    environment = Environment.read(directory, process)
+    return Loaded(with_app_port(config, environment, local), local, environment)
+
+
+def with_app_port(config: Config, environment: Environment, local: frozenset[str] | None) -> Config:
+    """`config` with every application at http://localhost:<MFE_APP_PORT>, when that is set (Vercel
+    refuses it beside several local applications), else unchanged."""
+    port = environment.app_port(len(config.applications) if local is None else len(local))
+    if port is None:
+        return config
+    upstream = Origin("http", "localhost", port)
+    applications = {
+        name: dataclasses.replace(app, upstream=upstream) for name, app in config.applications.items()
+    }
+    default = applications[config.default_application.name]
+    return dataclasses.replace(config, applications=applications, default_application=default)
 
 
 def busy_address(host: str, port: int) -> bool:
@@ -86,7 +125,8 @@ def banner(
     )
     rows = []
     for app in config.applications.values():
-        paths = ", ".join(p.source for route in app.routes for p in route.paths) or "default"
+        paths = ", ".join(p.source for route in app.routes for p in route.paths)
+        paths = paths or ("default" if app.is_default else "no paths")
         fallback = app.fallback.url if app.fallback else "no fallback"
         if local is not None and app.name not in local:
             state = "remote"

@@ -39,7 +39,8 @@ def document(
             "messages": {"to_application": stats.to_app.messages, "to_client": stats.to_client.messages},
             "bytes": {"to_application": stats.to_app.bytes, "to_client": stats.to_client.bytes},
         }
-    return {"config": config.file, "applications": applications}
+    # What Vercel would refuse or read otherwise (an overlap, a deploy that fails), as at start-up.
+    return {"config": config.file, "warnings": list(config.warnings), "applications": applications}
 
 
 def status_page(doc: dict[str, Any]) -> Page:

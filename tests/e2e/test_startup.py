@@ -1,17 +1,19 @@
 """Starting and stopping the real proxy: the banner, options, start-up errors, the port it listens on
 and the summary it prints on exit."""
 
+import http.client
 import json
 import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ADDON, READY, free_port
+from conftest import ADDON, READY, free_port, spawn_proxy
 
 # mitmdump's log lines start with a time stamp; the banner's continuation lines do not.
 TIMESTAMP = re.compile(r"^\[[\d:.]+\](?:\[[^\]]*\])? ?")
@@ -250,3 +252,62 @@ def test_summary_on_exit(start_proxy, upstream, stop_signal):
         assert found, line
         counts[found.group(1)] = (int(found.group(2)), int(found.group(3)))
     assert counts == {"web": (3, 0), "docs": (2, 0), "api": (0, 0)}
+
+
+ROUTING_ENDPOINT = "/.well-known/vercel/microfrontends/routing"
+
+
+def poll_until_routed(port: int, settle: float, deadline: float) -> list[str]:
+    """What a CI script polling the routing endpoint sees, attempt by attempt ("refused", "reset" or
+    the status), from now until `settle` seconds after its first 200."""
+    seen: list[str] = []
+    routed_at = None
+    while time.monotonic() < (deadline if routed_at is None else routed_at + settle):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", ROUTING_ENDPOINT, headers={"Host": f"localhost:{port}"})
+            status = connection.getresponse().status
+            seen.append(str(status))
+            if status == 200 and routed_at is None:
+                routed_at = time.monotonic()
+        except ConnectionRefusedError:
+            seen.append("refused")
+        except (ConnectionError, http.client.HTTPException, TimeoutError) as error:
+            seen.append(type(error).__name__)
+        finally:
+            connection.close()
+        time.sleep(0.005)
+    return seen
+
+
+def test_a_script_polling_the_routing_endpoint_is_never_refused_once_it_saw_200(
+    tmp_path, upstream, mitmproxy_confdir
+):
+    # The plain form binds mitmproxy's own listener on the port first (mitmproxy starts its servers
+    # while the script loads), then the addon's: readiness is the routing endpoint's 200, not an open port.
+    web = upstream("web")
+    port = free_port()
+    config = tmp_path / "microfrontends.json"
+    config.write_text(json.dumps({"applications": {"web": {"development": {"local": local(web)}}}}))
+    command = [
+        str(Path(sys.executable).with_name("mitmdump")),
+        "-s",
+        str(ADDON),
+        "--set",
+        f"confdir={mitmproxy_confdir}",
+        "--set",
+        f"mfe_config={config}",
+        "--set",
+        f"listen_port={port}",
+    ]
+    for attempt in range(3):
+        proxy = spawn_proxy(command, tmp_path, tmp_path / f"output{attempt}.log", port)
+        try:
+            seen = poll_until_routed(port, settle=1.5, deadline=time.monotonic() + 20)
+            proxy.wait_for(READY)
+        finally:
+            proxy.terminate()
+        assert "200" in seen, seen
+        after = seen[seen.index("200") :]
+        assert set(after) == {"200"}, after
+        assert len(after) > 20, after

@@ -118,6 +118,20 @@ def test_upgrade_reaches_the_app_of_its_path_with_the_clients_host(proxy, web, d
     assert other.connections == []
 
 
+def test_forwarded_headers_from_a_tunnel_reach_the_app_unchanged_on_an_upgrade(proxy, docs):
+    sent = {
+        "X-Forwarded-Host": "tunnel.example",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-For": "203.0.113.9",
+    }
+    with ws_connect(proxy, DOCS_HMR, additional_headers=sent) as ws:
+        echo_all(ws, ["hello"])
+    (connection,) = docs.wait_connections(1)
+    for name, value in sent.items():
+        assert connection.headers.get_all(name) == [value], name
+    assert connection.headers["x-vercel-mfe-local-proxy-origin"] == "1"
+
+
 def test_messages_arrive_byte_for_byte_with_their_type(proxy, docs):
     messages = [
         "plain ASCII",

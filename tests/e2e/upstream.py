@@ -11,6 +11,7 @@ import json
 import random
 import re
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -152,13 +153,16 @@ class _Server(ThreadingHTTPServer):
 
 
 class Upstream:
-    """One application's dev server, serving in a background thread until `stop()`."""
+    """One application's dev server, serving in a background thread until `stop()`; over https with
+    `tls` (a stand-in deployment)."""
 
-    def __init__(self, name: str, port: int = 0) -> None:
+    def __init__(self, name: str, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
         self.name = name
         self._server = _Server(name, port)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port: int = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         # A short poll interval makes stop() quick: shutdown() waits for the loop's next poll.
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name=f"upstream-{name}", daemon=True
