@@ -7,9 +7,7 @@ import os
 import signal
 import socket
 import ssl
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -17,6 +15,7 @@ from typing import NamedTuple
 import pytest
 
 from e2e.upstream import Upstream
+from mfe_tools.processes import Child
 
 ROOT = Path(__file__).parent.parent
 ADDON = ROOT / "addon" / "mfe_router.py"
@@ -64,46 +63,31 @@ def received_headers(report: dict, name: str) -> list[str]:
 
 
 class ProxyProcess:
-    """One mitmdump/mitmweb process running the addon, with its combined stdout and stderr in a file."""
+    """One mitmdump/mitmweb process running the addon, with its combined stdout and stderr in a file: the
+    process helper's `Child`, plus the port it serves and an HTTP client for it. Failures to start or to
+    stop raise `ProcessError` with the whole output."""
 
-    def __init__(self, process: subprocess.Popen, log: Path, port: int) -> None:
-        self.process = process
-        self.pid = process.pid
+    def __init__(self, child: Child, port: int) -> None:
+        self.child = child
+        self.process = child.process
+        self.pid = child.pid
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self._log = log
 
     def output(self) -> str:
-        return self._log.read_text(errors="replace")
+        return self.child.output()
 
     def wait_for(self, text: str, timeout: float = 10) -> str:
         """Wait until the output contains `text`; return the whole output."""
-        deadline = time.monotonic() + timeout
-        while True:
-            exited = self.process.poll() is not None
-            output = self.output()
-            if text in output:
-                return output
-            if exited:
-                raise AssertionError(
-                    f"the proxy exited ({self.process.returncode}) without printing {text!r}:\n{output}"
-                )
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} in the proxy's output after {timeout} s:\n{output}")
-            time.sleep(0.05)
+        return self.child.wait_for(text, timeout)
 
     def wait_exit(self, timeout: float = START_TIMEOUT) -> tuple[int, str]:
         """For a proxy expected to exit on its own (a start-up error): its return code and output."""
-        try:
-            return self.process.wait(timeout), self.output()
-        except subprocess.TimeoutExpired:
-            self._kill()
-            raise AssertionError(f"the proxy still ran after {timeout} s:\n{self.output()}") from None
+        return self.child.wait_exit(timeout), self.output()
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> tuple[int, str]:
         """Send `sig` and wait for the exit; return the return code and the whole output."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
+        self.process.send_signal(sig)
         return self.wait_exit(timeout)
 
     def connection(self, timeout: float = 10) -> http.client.HTTPConnection:
@@ -128,16 +112,7 @@ class ProxyProcess:
 
     def terminate(self) -> None:
         """Teardown: SIGINT, then SIGKILL if the process is still there after 5 s."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._kill()
-
-    def _kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
+        self.child.stop(signal.SIGINT, grace=5)
 
 
 def proxy_command(tool: str, confdir: Path) -> list[str]:
@@ -155,17 +130,7 @@ def spawn_proxy(
 ) -> ProxyProcess:
     """Start `command` with its output in `log`, and `env` added to the environment; the caller stops
     it (`terminate`)."""
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            # The readiness line must reach the file when printed, not when a buffer fills.
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
-        )
-    return ProxyProcess(process, log, port)
+    return ProxyProcess(Child("the proxy", command, log, cwd=cwd, env=env, report_lines=None), port)
 
 
 def _explicit_port(args: tuple[str, ...]) -> int | None:

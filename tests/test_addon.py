@@ -1,4 +1,5 @@
-"""The addon's hooks, run inside mitmproxy's test context (`taddons`) on test flows (`tflow`).
+"""The addons' hooks, run inside mitmproxy's test context (`taddons`) on test flows (`tflow`), each
+event dispatched to the whole list of addons as mitmproxy dispatches it.
 
 Reachability is real: upstreams are sockets listening on 127.0.0.1, down ones are ports just closed.
 The whole proxy, with real clients and servers, is tested in tests/e2e/."""
@@ -6,17 +7,53 @@ The whole proxy, with real clients and servers, is tested in tests/e2e/."""
 import asyncio
 import json
 import logging
+import os
 import socket
 from collections.abc import Iterator
 
 import pytest
-from mitmproxy import exceptions, http
+from mitmproxy import exceptions, hooks, http
 from mitmproxy.addons.errorcheck import ErrorCheck
+from mitmproxy.proxy.layers import http as http_layer
+from mitmproxy.proxy.layers import websocket as websocket_layer
 from mitmproxy.test import taddons, tflow
 from mitmproxy.websocket import WebSocketMessage
 
 from conftest import free_port
-from mfe_router import KEEP_STREAMED_BODY, KeepBody, MfeRouter, Setup
+from mfe_proxy import addons, startup
+from mfe_proxy.addons.configuration import Configuration
+from mfe_proxy.addons.runtime import Runtime
+from mfe_proxy.addons.streaming import KEEP_STREAMED_BODY, KeepBody, Streaming
+
+
+class Proxy:
+    """mfe-proxy's addons in a test master: each hook dispatched to all of them, in their order."""
+
+    def __init__(self, master: object, runtime: Runtime) -> None:
+        self.master = master
+        self.runtime = runtime
+
+    async def _trigger(self, event: hooks.Hook) -> None:
+        await self.master.addons.trigger_event(event)
+
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        await self._trigger(http_layer.HttpRequestHeadersHook(flow))
+
+    async def responseheaders(self, flow: http.HTTPFlow) -> None:
+        await self._trigger(http_layer.HttpResponseHeadersHook(flow))
+
+    async def websocket_start(self, flow: http.HTTPFlow) -> None:
+        await self._trigger(websocket_layer.WebsocketStartHook(flow))
+
+    async def websocket_message(self, flow: http.HTTPFlow) -> None:
+        await self._trigger(websocket_layer.WebsocketMessageHook(flow))
+
+    async def websocket_end(self, flow: http.HTTPFlow) -> None:
+        await self._trigger(websocket_layer.WebsocketEndHook(flow))
+
+
+def runtime_of(loaded: list) -> Runtime:
+    return loaded[0].runtime
 
 
 @pytest.fixture
@@ -60,11 +97,13 @@ def run(tmp_path, document: dict, scenario, local_apps: str = "", keep_messages:
     path.write_text(json.dumps(document))
 
     async def main():
-        addon = MfeRouter()
-        with taddons.context(addon) as tctx:
-            tctx.configure(addon, mfe_config=str(path), mfe_ws_keep_messages=keep_messages)
-            addon.use(Setup.build(str(path), local_apps))
-            return await scenario(addon)
+        loaded = addons.make()
+        with taddons.context(*loaded) as tctx:
+            for addon in loaded:
+                tctx.configure(addon, mfe_config=str(path), mfe_ws_keep_messages=str(keep_messages))
+            runtime = runtime_of(loaded)
+            runtime.use(startup.load(str(path), local_apps, tmp_path, os.environ))
+            return await scenario(Proxy(tctx.master, runtime))
 
     return asyncio.run(main())
 
@@ -237,7 +276,7 @@ def test_fallback_redirects_to_itself_come_back_through_the_proxy(tmp_path, list
         flow.response = http.Response.make(
             307, b"", {"location": f"http://127.0.0.1:{listening}/docs/next?a=1", "content-length": "0"}
         )
-        addon.responseheaders(flow)
+        await addon.responseheaders(flow)
         return flow
 
     document = config(listening, free_port(), fallback=f"http://127.0.0.1:{listening}")
@@ -251,11 +290,11 @@ def test_bodies_of_unknown_length_stream_and_keep_a_bounded_copy(tmp_path, liste
         await addon.requestheaders(flow)
         flow.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
         del flow.response.headers["content-length"]
-        addon.responseheaders(flow)
+        await addon.responseheaders(flow)
         sized = request_flow("/page")
         await addon.requestheaders(sized)
         sized.response = http.Response.make(200, b"abc")
-        addon.responseheaders(sized)
+        await addon.responseheaders(sized)
         return flow, sized
 
     flow, sized = run(tmp_path, config(listening, listening), scenario)
@@ -264,7 +303,7 @@ def test_bodies_of_unknown_length_stream_and_keep_a_bounded_copy(tmp_path, liste
     chunk = b"x" * (KEEP_STREAMED_BODY // 2 + 1)
     assert flow.response.stream(chunk) == chunk
     assert flow.response.stream(chunk) == chunk  # relayed whole, though only part of it is kept
-    MfeRouter().response(flow)
+    Streaming().response(flow)
     assert len(flow.response.raw_content) == KEEP_STREAMED_BODY
 
 
@@ -274,24 +313,26 @@ def test_websocket_messages_are_counted_and_only_the_latest_kept(tmp_path, liste
         flow.request.authority = ""  # origin-form, as a browser sends it
         flow.request.path = "/docs/_hmr"
         flow.request.headers["host"] = "localhost:3024"
+        handshake, flow.response = flow.response, None  # the upgrade's 101 comes after its request
         await addon.requestheaders(flow)
-        addon.websocket_start(flow)
+        flow.response = handshake
+        await addon.websocket_start(flow)
         for n in range(12):
             flow.websocket.messages.append(WebSocketMessage(1, n % 2 == 0, f"m{n}".encode()))
-            addon.websocket_message(flow)
+            await addon.websocket_message(flow)
         retained = [message.content for message in flow.websocket.messages]
         flow.websocket.close_code, flow.websocket.close_reason = 4001, "bye"
         flow.websocket.closed_by_client = True
-        addon.websocket_end(flow)
-        return addon, retained
+        await addon.websocket_end(flow)
+        return addon.runtime, retained
 
-    addon, retained = run(tmp_path, config(listening, listening), scenario, keep_messages=5)
+    runtime, retained = run(tmp_path, config(listening, listening), scenario, keep_messages=5)
     assert retained == [b"m7", b"m8", b"m9", b"m10", b"m11"]
-    docs = addon.stats.apps["docs"]
+    docs = runtime.stats.apps["docs"]
     assert (docs.websockets, docs.open_websockets) == (1, 0)
     assert (docs.to_app.messages, docs.to_app.bytes) == (6, 5 * len("m0") + len("m10"))
     assert (docs.to_client.messages, docs.to_client.bytes) == (6, 5 * len("m1") + len("m11"))
-    assert addon.websockets == {}
+    assert runtime.websockets == {}
 
 
 def test_options_are_validated(tmp_path, listening, caplog):
@@ -301,24 +342,32 @@ def test_options_are_validated(tmp_path, listening, caplog):
     bad.write_text('{"applications": {"web": {"development": {"local": "x:y"}}}}')
 
     async def main():
-        addon = MfeRouter()
-        with taddons.context(addon) as tctx:
+        loaded = addons.make()
+        runtime = runtime_of(loaded)
+        with taddons.context(*loaded) as tctx:
+
+            def configure(**values: str) -> None:
+                for addon in loaded:
+                    tctx.configure(addon, **values)
+
             # Before running, a bad value is logged (which stops start-up); once running, refused.
-            tctx.configure(addon, mfe_ws_keep_messages=-1)
+            configure(mfe_ws_keep_messages="-1")
             assert "mfe-proxy cannot start: mfe_ws_keep_messages must be 0 or more" in caplog.text
-            addon.is_running = True
-            for option, value in (("mfe_ws_keep_messages", -1), ("mfe_keep_flows", -2)):
+            configure(mfe_ws_keep_messages="many")
+            assert "mfe_ws_keep_messages must be a whole number, not 'many'" in caplog.text
+            runtime.running = True
+            for option, value in (("mfe_ws_keep_messages", "-1"), ("mfe_keep_flows", "-2")):
                 with pytest.raises(exceptions.OptionsError, match=f"{option} must be"):
-                    tctx.configure(addon, **{option: value})
+                    configure(**{option: value})
             with pytest.raises(exceptions.OptionsError, match="mfe_allowed_hosts: 'a:1' is not a host name"):
-                tctx.configure(addon, mfe_allowed_hosts="a:1")
-            tctx.configure(addon, mfe_config=str(path))
-            assert addon.setup is not None and addon.setup.config.file == str(path)
+                configure(mfe_allowed_hosts="a:1")
+            configure(mfe_config=str(path))
+            assert runtime.setup is not None and runtime.setup.config.file == str(path)
             with pytest.raises(exceptions.OptionsError, match=r"bad\.json: applications\.web"):
-                tctx.configure(addon, mfe_config=str(bad))
+                configure(mfe_config=str(bad))
             with pytest.raises(exceptions.OptionsError, match="mfe_local_apps names nope"):
-                tctx.configure(addon, mfe_local_apps="web,nope")
-            return addon.setup.config.file  # the last good config stays
+                configure(mfe_local_apps="web,nope")
+            return runtime.setup.config.file  # the last good config stays
 
     assert asyncio.run(main()) == str(path)
 
@@ -326,23 +375,22 @@ def test_options_are_validated(tmp_path, listening, caplog):
 def test_a_busy_default_listener_does_not_stop_the_proxy():
     """mitmproxy's own listener on 8080 failing, before or after the addon loads, is not an error
     for mfe-proxy, which replaces it; any other start-up error still is."""
-    import mfe_router
-
     proxyserver_log = logging.getLogger("mitmproxy.addons.proxyserver")
     failure = "[Errno 98] HTTP(S) proxy failed to listen on *:8080 with [Errno 98] address already in use"
 
     async def main():
         errorcheck = ErrorCheck()
+        configuration = Configuration(Runtime())
         try:
             with taddons.context(errorcheck) as tctx:
                 proxyserver_log.error(failure)
-                tctx.master.addons.add(MfeRouter())
+                tctx.master.addons.add(configuration)
                 proxyserver_log.error(failure)
                 proxyserver_log.error("reverse proxy to http://localhost:3000 failed to listen on *:3024")
                 return [record.getMessage() for record in errorcheck.logger.has_errored]
         finally:
             errorcheck.finish()
-            proxyserver_log.removeFilter(mfe_router._default_listener_filter)
+            configuration.done()
 
     assert asyncio.run(main()) == ["reverse proxy to http://localhost:3000 failed to listen on *:3024"]
 

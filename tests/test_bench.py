@@ -1,10 +1,7 @@
-"""The benchmark's pure helpers (scripts/bench.py): the upstream it measures against, the configs it
-generates, the report and the targets' verdicts. The benchmark itself runs with scripts/bench only."""
+"""The benchmark's pure helpers (scripts/mfe_tools/bench/): the upstream it measures against, the configs
+it generates, the report and the targets' verdicts. The benchmark itself runs with scripts/bench only."""
 
 import asyncio
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 from websockets.client import ClientProtocol
@@ -14,12 +11,7 @@ from websockets.uri import parse_uri
 
 from mfe_proxy.config import parse_config
 from mfe_proxy.router import Forward, Reason, Router
-
-_spec = importlib.util.spec_from_file_location("bench", Path(__file__).parent.parent / "scripts" / "bench.py")
-assert _spec is not None and _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["bench"] = bench
-_spec.loader.exec_module(bench)
+from mfe_tools.bench import cli, load, micro, report, upstream, workload
 
 
 class Transport(asyncio.Transport):
@@ -38,7 +30,7 @@ class Transport(asyncio.Transport):
 
 
 def connected(app: str) -> tuple[object, Transport]:
-    protocol = bench.UpstreamProtocol(app)
+    protocol = upstream.UpstreamProtocol(app)
     transport = Transport()
     protocol.connection_made(transport)
     return protocol, transport
@@ -46,32 +38,32 @@ def connected(app: str) -> tuple[object, Transport]:
 
 def test_upstream_answers_every_request_of_a_pipelined_stream():
     protocol, transport = connected("docs")
-    request = bench.Request("/docs/x", "docs", navigation=False).encode(3024)
+    request = workload.Request("/docs/x", "docs", navigation=False).encode(3024)
     protocol.data_received(request * 2 + request[:10])
     protocol.data_received(request[10:])
     responses = bytes(transport.written).split(b"HTTP/1.1 200 OK")[1:]
     assert len(responses) == 3
-    assert all(response.endswith(b"\r\n\r\n" + bench.body_of("docs")) for response in responses)
+    assert all(response.endswith(b"\r\n\r\n" + workload.body_of("docs")) for response in responses)
 
 
 def test_upstream_echoes_websocket_messages_after_keep_alive_requests():
     protocol, transport = connected("docs")
-    request = bench.Request("/", "docs", navigation=True).encode(3024)
+    request = workload.Request("/", "docs", navigation=True).encode(3024)
     client = ClientProtocol(parse_uri("ws://127.0.0.1:3024/docs/_next/webpack-hmr"), max_size=None)
     handshake = client.connect()
     client.send_request(handshake)
     # One plain request, then the upgrade, in one read: the first is answered, the second upgraded.
     protocol.data_received(request + b"".join(client.data_to_send()))
-    http_answer, _, upgrade = bytes(transport.written).partition(bench.body_of("docs"))
+    http_answer, _, upgrade = bytes(transport.written).partition(workload.body_of("docs"))
     assert http_answer.startswith(b"HTTP/1.1 200 OK")
     client.receive_data(upgrade)
     [response] = client.events_received()
     assert isinstance(response, Response)
     assert response.status_code == 101
-    assert response.headers[bench.APP_HEADER] == "docs"
+    assert response.headers[workload.APP_HEADER] == "docs"
 
     transport.written.clear()
-    big = bench.payload(16 * 1024)
+    big = load.payload(16 * 1024)
     client.send_binary(big)
     client.send_text(b"part one, ", fin=False)
     client.send_continuation(b"part two", fin=True)
@@ -91,19 +83,19 @@ def test_upstream_echoes_websocket_messages_after_keep_alive_requests():
 
 
 def test_payload_is_the_size_asked_for_and_not_uniform():
-    assert len(bench.payload(100)) == 100
-    assert len(set(bench.payload(16 * 1024))) > 200
+    assert len(load.payload(100)) == 100
+    assert len(set(load.payload(16 * 1024))) > 200
 
 
-@pytest.mark.parametrize("count", bench.PATTERN_COUNTS)
+@pytest.mark.parametrize("count", workload.PATTERN_COUNTS)
 def test_pattern_config_is_valid_and_has_the_patterns_asked_for(count):
-    config = parse_config(bench.pattern_config(count), "patterns.json")
+    config = parse_config(micro.pattern_config(count), "patterns.json")
     patterns = [
         pattern for app in config.applications.values() for route in app.routes for pattern in route.paths
     ]
     assert len(patterns) == count
     router = Router(config)
-    decisions = [router.route("GET", path, {}) for path in bench.lookup_paths(count)]
+    decisions = [router.route("GET", path, {}) for path in micro.lookup_paths(count)]
     assert all(isinstance(decision, Forward) for decision in decisions)
     reasons = [decision.reason for decision in decisions]
     # The lookups hit patterns across the whole list, the parameter-led ones, and the default.
@@ -116,7 +108,7 @@ def test_pattern_config_is_valid_and_has_the_patterns_asked_for(count):
 
 
 def test_applications_config_is_valid():
-    config = parse_config(bench.applications_config(50), "apps.json")
+    config = parse_config(micro.applications_config(50), "apps.json")
     assert len(config.applications) == 50
 
 
@@ -124,29 +116,29 @@ def test_benchmark_config_routes_the_page_as_the_requests_say(tmp_path):
     ports = {"web": 3000, "docs": 3001, "api": 3002}
     for for_vercel in (False, True):
         path = tmp_path / f"config-{for_vercel}.json"
-        bench.write_config(path, ports, proxy_port=3024, for_vercel=for_vercel)
+        workload.write_config(path, ports, proxy_port=3024, for_vercel=for_vercel)
         config = parse_config(path.read_bytes(), path.name)
         assert config.proxy_port == 3024
         router = Router(config)
-        for request in bench.PAGE:
+        for request in workload.PAGE:
             assert router.route("GET", request.path, {}).application.name == request.app, request.path
-        assert router.route("GET", bench.WS_PATH, {}).application.name == bench.WS_APP
+        assert router.route("GET", workload.WS_PATH, {}).application.name == workload.WS_APP
 
 
 def test_ratio():
-    assert bench.ratio(3.0, 2.0) == "1.50\u00d7"
-    assert bench.ratio(3.0, None) == "\u2014"
-    assert bench.ratio(3.0, 0) == "\u2014"
+    assert report.ratio(3.0, 2.0) == "1.50\u00d7"
+    assert report.ratio(3.0, None) == "\u2014"
+    assert report.ratio(3.0, 0) == "\u2014"
 
 
 def test_cpu_per_sums_all_samples():
-    assert bench.cpu_per([0.1, 0.2], 1000) == pytest.approx(300.0)
-    assert bench.cpu_per([0.1, None], 10) is None
+    assert load.cpu_per([0.1, 0.2], 1000) == pytest.approx(300.0)
+    assert load.cpu_per([0.1, None], 10) is None
 
 
 def test_percentiles():
     runs = [[i / 1000 for i in range(1, 51)], [i / 1000 for i in range(51, 101)]]
-    p50, p99 = bench.percentiles(runs)
+    p50, p99 = cli.percentiles(runs)
     assert p50 == pytest.approx(50.5)
     assert 99 <= p99 <= 100
 
@@ -157,7 +149,7 @@ def test_table_gives_each_figure_its_ratios_and_skips_what_was_not_measured():
         "bare": {"rps": 1_000.0, "page": 300.0, "start": 0.5},
         "launcher": {"rps": 2_000.0, "page": 150.0, "start": 0.75},
     }
-    lines = bench.table(results).splitlines()
+    lines = report.table(results).splitlines()
     assert "| HTTP requests/s, 16 connections | direct | 10,000 | 10.00\u00d7 | 1.00\u00d7 |" in lines
     assert "|  | mfe-proxy, scripts/mfe-proxy | 2,000 | 2.00\u00d7 | 0.20\u00d7 |" in lines
     assert "|  | mfe-proxy, scripts/mfe-proxy | 150.0 | 0.50\u00d7 | 15.00\u00d7 |" in lines
@@ -166,7 +158,7 @@ def test_table_gives_each_figure_its_ratios_and_skips_what_was_not_measured():
 
 
 def verdicts(results: dict, routes: dict) -> dict[str, tuple[str, bool | None]]:
-    return {check.target: (check.measured, check.met) for check in bench.checks(results, routes)}
+    return {check.target: (check.measured, check.met) for check in report.checks(results, routes)}
 
 
 def test_checks_judge_each_target_from_the_same_run():

@@ -8,17 +8,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mfe_proxy.config import (
-    CONFIG_FILE_NAMES,
-    ConfigError,
-    Origin,
-    default_asset_prefix,
-    find_config,
-    generated_port,
-    load_config,
-    parse_config,
-)
-from mfe_proxy.errors import quote
+from mfe_proxy.config import load_config, parse_config
+from mfe_proxy.config.reader import CONFIG_FILE_NAMES, find_config
+from mfe_proxy.errors import ConfigError, quote
+from mfe_proxy.model import Origin, default_asset_prefix, generated_port
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from conftest import READY
-from mfe_proxy.config import ConfigError, load_config
+from mfe_proxy.config import load_config
+from mfe_proxy.errors import ConfigError
 
 
 class Case(NamedTuple):

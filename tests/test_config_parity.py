@@ -6,7 +6,8 @@ import json
 import pytest
 import yaml
 
-from mfe_proxy.config import ConfigError, parse_config
+from mfe_proxy.config import parse_config
+from mfe_proxy.errors import ConfigError
 from mfe_proxy.router import Router
 
 FALLBACK = {"fallback": "web.example.com"}

@@ -18,7 +18,8 @@ from websockets.sync.client import connect
 
 from conftest import free_port
 from mfe_proxy.config import parse_config
-from mfe_proxy.demo import Child, app_ready_line, base_path
+from mfe_tools.demo import app_ready_line, base_path
+from mfe_tools.processes import Child, pythonpath_env
 
 ROOT = Path(__file__).parent.parent
 
@@ -42,7 +43,7 @@ def refuses_connections(port: int) -> bool:
 
 
 def demo_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mfe_proxy.demo", *args]
+    return [sys.executable, "-m", "mfe_tools.demo", *args]
 
 
 @pytest.fixture
@@ -58,9 +59,9 @@ def docs_app(children: list[Child]) -> tuple[int, Child]:
     port = free_port()
     command = demo_command("app", "--name", "docs", "--port", str(port), "--base", "/docs")
     command += ["--tick-seconds", "0.2", "--link", "web=", "--link", "docs=/docs"]
-    child = Child("docs", command, app_ready_line("docs"), echo=False)
+    child = Child("docs", command, env=pythonpath_env())
     children.append(child)
-    assert child.ready.wait(10), list(child.output)
+    child.wait_for(app_ready_line("docs"), 10)
     return port, child
 
 
@@ -117,8 +118,7 @@ def test_websocket_only_at_the_hmr_path(docs_app):
 
 def test_app_stops_on_sigint(docs_app):
     port, child = docs_app
-    child.stop()
-    assert child.process.returncode == 0
+    assert child.stop() == 0
     assert refuses_connections(port)
 
 
@@ -130,6 +130,7 @@ def test_app_on_a_busy_port_says_which(docs_app):
         text=True,
         timeout=30,
         check=False,
+        env={**os.environ, **pythonpath_env()},
     )
     assert result.returncode == 1
     assert result.stderr == f"demo app blog: port {port} is busy (127.0.0.1:{port} is already in use)\n"
@@ -165,7 +166,7 @@ def run_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
-        env={**os.environ, "HOME": str(tmp_path)},
+        env={**os.environ, **pythonpath_env(), "HOME": str(tmp_path)},
     )
 
 
@@ -197,13 +198,11 @@ def test_scripts_demo_serves_through_the_proxy_and_stops_on_ctrl_c(tmp_path, chi
     config_file, ports, proxy_port = three_apps(tmp_path)
     demo = Child(
         "scripts/demo",
-        ["env", f"HOME={tmp_path}", str(ROOT / "scripts" / "demo"), "--config", str(config_file)],
-        "Press Ctrl-C to stop.",
-        echo=False,
+        [str(ROOT / "scripts" / "demo"), "--config", str(config_file)],
+        env={"HOME": str(tmp_path)},
     )
     children.append(demo)
-    assert demo.ready.wait(60), "\n".join(demo.output)
-    output = "\n".join(demo.output)
+    output = demo.wait_for("Press Ctrl-C to stop.", 60)
     assert f"mfe-proxy demo: open http://localhost:{proxy_port}/" in output
     assert f"  docs  http://localhost:{proxy_port}/docs  (/docs, /docs/:path*)" in output
 
@@ -211,9 +210,8 @@ def test_scripts_demo_serves_through_the_proxy_and_stops_on_ctrl_c(tmp_path, chi
     assert status == 200
     assert '<meta name="mfe-demo-app" content="docs">' in body
 
-    demo.stop(timeout=20)
-    assert demo.process.returncode == 0, "\n".join(demo.output)
-    assert any(line.endswith("mfe-proxy summary:") for line in demo.output)
+    assert demo.stop(grace=20) == 0, demo.output()
+    assert any(line.endswith("mfe-proxy summary:") for line in demo.output().splitlines())
     assert all(refuses_connections(port) for port in [*ports.values(), proxy_port])
 
 

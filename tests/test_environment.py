@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from mfe_proxy.config import Origin
 from mfe_proxy.environment import Environment, bypass_variable
 from mfe_proxy.errors import MfeError
+from mfe_proxy.model import Origin
 from mfe_proxy.startup import load
 
 SITE = {

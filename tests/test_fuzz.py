@@ -20,9 +20,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mfe_proxy import jsonc
-from mfe_proxy.config import Config, ConfigError, load_config, parse_config
-from mfe_proxy.errors import PathPatternError, quote
-from mfe_proxy.patterns import PathPattern, PatternIndex, compile_pattern, find_overlap
+from mfe_proxy.config import load_config, parse_config
+from mfe_proxy.errors import ConfigError, PathPatternError, quote
+from mfe_proxy.model import Config
+from mfe_proxy.paths.expressions import PathPattern, compile_pattern
+from mfe_proxy.paths.index import PatternIndex
+from mfe_proxy.paths.overlap import find_overlap
 from mfe_proxy.router import Endpoint, Forward, Reason, Redirect, Reject, Router, pathname
 
 _SCALE = int(os.environ.get("MFE_FUZZ_SCALE", "1"))

@@ -63,7 +63,7 @@ def allowed() -> AllowedHosts:
     ["localhost:3024", "127.0.0.1:3024", "[::1]:3024", "docs.localhost:3024", "LOCALHOST", "a.b.localhost"],
 )
 def test_loopback_names_are_allowed_by_default(allowed, host):
-    assert allowed.check_host([host]).status == 0
+    assert allowed.check_host([host]) is None
 
 
 @pytest.mark.parametrize(
@@ -89,14 +89,14 @@ def test_missing_doubled_or_malformed_host_is_a_bad_request(allowed, values):
 def test_extra_hosts_exact_and_subdomains():
     allowed = AllowedHosts.parse(" myapp.test , *.dev.test,192.168.1.5")
     for host in ("myapp.test:3024", "a.dev.test", "b.a.dev.test", "192.168.1.5:3024", "localhost"):
-        assert allowed.check_host([host]).status == 0, host
+        assert allowed.check_host([host]) is None, host
     for host in ("dev.test", "other.myapp.test", "xdev.test"):
         assert allowed.check_host([host]).status == 403, host
 
 
 def test_any_host():
     allowed = AllowedHosts.parse("*")
-    assert allowed.check_host(["anything.example:1"]).status == 0
+    assert allowed.check_host(["anything.example:1"]) is None
     assert allowed.check_host(["bad host"]).status == 400
 
 
@@ -114,10 +114,10 @@ def test_bad_option_entries(entry):
 @pytest.mark.parametrize(
     ("origin", "status"),
     [
-        ("http://localhost:3024", 0),
-        ("https://app.localhost", 0),
-        ("http://127.0.0.1:3024", 0),
-        ("http://[::1]:3024", 0),
+        ("http://localhost:3024", None),
+        ("https://app.localhost", None),
+        ("http://127.0.0.1:3024", None),
+        ("http://[::1]:3024", None),
         ("https://evil.test", 403),
         ("http://localhost.evil.test", 403),
         ("null", 403),
@@ -129,10 +129,11 @@ def test_bad_option_entries(entry):
     ],
 )
 def test_origins(allowed, origin, status):
-    assert allowed.check_origin(origin).status == status
+    refusal = allowed.check_origin(origin)
+    assert (None if refusal is None else refusal.status) == status
 
 
-def test_verdicts_are_cached_and_the_cache_is_bounded(allowed):
+def test_answers_are_cached_and_the_cache_is_bounded(allowed):
     for index in range(5000):
         allowed.check_host([f"h{index}.test"])
     assert len(allowed._hosts) <= 1024

@@ -15,13 +15,8 @@ from mitmproxy.proxy.layers.http import _hooks as http_hooks
 from mitmproxy.test import tflow
 
 import mfe_launcher
-from mfe_launcher import (
-    ADDON,
-    CachingAddonManager,
-    launcher_options,
-    split_arguments,
-    with_addon,
-)
+from mfe_launcher import ADDON, launcher_options, split_arguments, without_addon
+from mfe_proxy.mitmproxy_internals import CachingAddonManager
 
 # -- arguments -----------------------------------------------------------------------------------------
 
@@ -32,10 +27,10 @@ def test_web_flag_chooses_mitmweb_and_is_not_passed_on():
     assert split_arguments([]) == ("mitmdump", [])
 
 
-def test_addon_is_loaded_first():
-    assert with_addon(["--set", "x=1"]) == ["-s", str(ADDON), "--set", "x=1"]
-    other = ["-s", "other.py", "--scripts=third.py"]
-    assert with_addon(other) == ["-s", str(ADDON), *other]
+def test_other_arguments_and_scripts_are_kept():
+    # The launcher loads the addons itself; other scripts load as the user asked.
+    args = ["--set", "x=1", "-s", "other.py", "--scripts=third.py", "-sfourth.py"]
+    assert without_addon(args) == args
 
 
 @pytest.mark.parametrize(
@@ -57,13 +52,13 @@ def test_addon_given_by_the_user_is_not_loaded_twice(given, monkeypatch):
         "relative": f"addon/{ADDON.name}",
     }
     args = [arg.format(**paths) for arg in given]
-    assert with_addon(args) == args
+    assert without_addon([*args, "--set", "x=1"]) == [arg for arg in given if arg == "-q"] + ["--set", "x=1"]
 
 
 def test_launcher_options_leave_the_users_alone():
-    derived = {"mode": ["reverse:http://localhost:3000"], "listen_port": 3024, "listen_host": "127.0.0.1"}
+    own = {"mode": ["reverse:http://localhost:3000"], "listen_port": 3024, "listen_host": "127.0.0.1"}
     user = {"listen_port", "flow_detail"}
-    chosen = launcher_options(derived, user.__contains__, lambda name: True)
+    chosen = launcher_options(own, user.__contains__, lambda name: True)
     assert chosen == {"mode": ["reverse:http://localhost:3000"], "listen_host": "127.0.0.1"}
 
 
@@ -73,19 +68,6 @@ def test_launcher_options_quiet_the_per_flow_lines_where_the_tool_has_them():
     assert launcher_options({"listen_port": 1}, lambda name: False, lambda name: name != "flow_detail") == {
         "listen_port": 1
     }
-
-
-def test_option_text_reads_deferred_and_known_options():
-    opts = options.Options()
-    opts.set("mfe_config=one.json", "mfe_other", defer=True)
-    assert mfe_launcher._option_text(opts, "mfe_config") == "one.json"
-    assert mfe_launcher._option_text(opts, "mfe_other") == ""
-    assert mfe_launcher._option_text(opts, "mfe_absent") == ""
-    opts.update_defer(mfe_yaml="from-config.yaml")
-    assert mfe_launcher._option_text(opts, "mfe_yaml") == "from-config.yaml"
-    opts.add_option("mfe_known", str, "", "help")
-    opts.update(mfe_known="known.json")
-    assert mfe_launcher._option_text(opts, "mfe_known") == "known.json"
 
 
 # -- the caching addon manager, against mitmproxy's -------------------------------------------------------

@@ -11,7 +11,8 @@ from html.parser import HTMLParser
 import pytest
 
 from mfe_proxy import pages
-from mfe_proxy.config import Application, Config, Origin, parse_config
+from mfe_proxy.config import parse_config
+from mfe_proxy.model import Application, Config, Origin
 from mfe_proxy.pages import (
     HTML,
     JSON,

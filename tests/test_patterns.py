@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mfe_proxy.errors import PathPatternError
-from mfe_proxy.patterns import Overlap, PathPattern, PatternIndex, compile_pattern, find_overlap
+from mfe_proxy.paths.expressions import PathPattern, compile_pattern
+from mfe_proxy.paths.index import PatternIndex
+from mfe_proxy.paths.overlap import Overlap, find_overlap
 
 # (expression, pathname, whether path-to-regexp v6 matches)
 MATCHES = [

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from mfe_proxy.results_doc import ResultsDocError, measured_on, results_section, write_results
+from mfe_tools.results_doc import ResultsDocError, measured_on, results_section, write_results
 
 
 def test_write_results_replaces_only_the_results_section(tmp_path):

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfe_proxy.config import Config, parse_config
+from mfe_proxy.config import parse_config
+from mfe_proxy.model import Config
 from mfe_proxy.router import (
     FLAG_PARAMETER,
     Endpoint,

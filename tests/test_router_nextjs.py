@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from mfe_proxy.config import Config, parse_config
+from mfe_proxy.config import parse_config
+from mfe_proxy.model import Config
 from mfe_proxy.router import Forward, Reason, Router
 from test_router import CONFIG as ROUTER_CONFIG
 

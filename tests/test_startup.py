@@ -1,4 +1,4 @@
-"""From a config to a running proxy (mfe_proxy.startup): derived mitmproxy options, mfe_local_apps,
+"""From a config to a running proxy (mfe_proxy.startup): the mitmproxy options it sets itself, mfe_local_apps,
 the proxy URL and the start-up banner."""
 
 import json
@@ -7,9 +7,10 @@ import socket
 
 import pytest
 
-from mfe_proxy.config import Config, parse_config
+from mfe_proxy.config import parse_config
 from mfe_proxy.errors import MfeError
-from mfe_proxy.startup import banner, busy_address, derived_options, local_applications, proxy_url
+from mfe_proxy.model import Config
+from mfe_proxy.startup import banner, busy_address, local_applications, own_options, proxy_url
 
 CONFIG = {
     "options": {"localProxyPort": 4100},
@@ -46,11 +47,11 @@ def config() -> Config:
     return load(CONFIG)
 
 
-# -- derived options ---------------------------------------------------------------------------------
+# -- own options ---------------------------------------------------------------------------------
 
 
-def test_derived_options(config):
-    assert derived_options(config, config.proxy_port, lambda name: False) == {
+def test_own_options(config):
+    assert own_options(config, config.proxy_port, lambda name: False) == {
         "mode": ["reverse:https://web.localhost:3443"],
         "listen_host": "127.0.0.1",
         "listen_port": 4100,
@@ -62,7 +63,7 @@ def test_derived_options(config):
 
 def test_derived_listen_port_defaults_to_3024():
     config = load({"applications": {"web": {"development": {"local": 3000}}}})
-    options = derived_options(config, config.proxy_port, lambda _: False)
+    options = own_options(config, config.proxy_port, lambda _: False)
     assert options["listen_port"] == 3024
     assert options["mode"] == ["reverse:http://localhost:3000"]
 
@@ -75,13 +76,13 @@ def test_an_option_the_user_changed_is_left_out(config, changed_name):
         asked.append(name)
         return name == changed_name
 
-    options = derived_options(config, 4100, changed)
+    options = own_options(config, 4100, changed)
     assert sorted(options) == sorted(set(OPTION_NAMES) - {changed_name})
     assert sorted(asked) == sorted(OPTION_NAMES)
 
 
 def test_every_option_changed_leaves_nothing(config):
-    assert derived_options(config, 4100, lambda name: True) == {}
+    assert own_options(config, 4100, lambda name: True) == {}
 
 
 # -- mfe_local_apps ----------------------------------------------------------------------------------

@@ -33,8 +33,7 @@ def test_document(tmp_path):
     connection.message(True, 10)
     connection.message(False, 30)
     connection.message(False, 2)
-    fallbacks = dict.fromkeys(config.applications, config.default_application.fallback)
-    doc = document(config, frozenset({"web", "docs"}), fallbacks, stats.apps, {"web": True, "docs": False})
+    doc = document(config, frozenset({"web", "docs"}), stats.apps, {"web": True, "docs": False})
     assert doc["config"] == str(tmp_path / "microfrontends.json")
     assert doc["applications"]["docs"] == {
         "default": False,
@@ -60,7 +59,7 @@ def test_prometheus(tmp_path):
     stats = Stats(config.applications)
     stats.apps["web"].requests = 3
     stats.open("web", "/_hmr", "http://localhost:3000", 0.0).message(True, 5)
-    doc = document(config, None, {}, stats.apps, {"web": True})
+    doc = document(config, None, stats.apps, {"web": True})
     page = prometheus(doc)
     assert page.content_type == PROMETHEUS
     lines = page.body.decode().splitlines()

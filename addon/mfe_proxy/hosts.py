@@ -26,12 +26,14 @@ class HostsError(MfeError):
     """A bad `mfe_allowed_hosts` value."""
 
 
-class Verdict(NamedTuple):
-    status: int  # 0 when allowed, else 400 or 403
+class Refusal(NamedTuple):
+    """Why a Host or an Origin is refused."""
+
+    status: int  # 400 (malformed) or 403 (not allowed)
     host: str  # the host name asked for, lower case, no port ("" when malformed)
 
 
-ALLOWED = Verdict(0, "")
+_UNSEEN = Refusal(0, "")  # a cache lookup's answer for a value not seen yet
 
 
 def hostname(value: str, port_allowed: bool = True) -> str | None:
@@ -56,9 +58,9 @@ class AllowedHosts:
         self.any = False
         for entry in (*DEFAULT_ALLOWED_HOSTS, *extra):
             self._add(entry)
-        # Browsers send the same few Host and Origin values over and over; the verdicts are cached.
-        self._hosts: dict[str, Verdict] = {}
-        self._origins: dict[str, Verdict] = {}
+        # Browsers send the same few Host and Origin values over and over; the answers are cached.
+        self._hosts: dict[str, Refusal | None] = {}
+        self._origins: dict[str, Refusal | None] = {}
 
     @classmethod
     def parse(cls, option: str) -> "AllowedHosts":
@@ -85,36 +87,38 @@ class AllowedHosts:
     def allows(self, name: str) -> bool:
         return self.any or name in self.names or name.endswith(tuple(self.suffixes))
 
-    def check_host(self, values: list[str]) -> Verdict:
-        """The verdict on a request's Host header fields: 400 unless exactly one valid value, 403 when
-        its host is not allowed."""
+    def check_host(self, values: list[str]) -> Refusal | None:
+        """Whether a request's Host header fields are refused: 400 unless exactly one valid value, 403
+        when its host is not allowed; None when it is."""
         if len(values) != 1:
-            return Verdict(400, "")
+            return Refusal(400, "")
         value = values[0]
-        verdict = self._hosts.get(value)
-        if verdict is None:
+        refusal = self._hosts.get(value, _UNSEEN)
+        if refusal is _UNSEEN:
             name = hostname(value)
             if name is None:
-                verdict = Verdict(400, "")
+                refusal = Refusal(400, "")
+            elif self.allows(name):
+                refusal = None
             else:
-                verdict = ALLOWED if self.allows(name) else Verdict(403, name)
-            _remember(self._hosts, value, verdict)
-        return verdict
+                refusal = Refusal(403, name)
+            _remember(self._hosts, value, refusal)
+        return refusal
 
-    def check_origin(self, value: str) -> Verdict:
-        """The verdict on a WebSocket upgrade's Origin: 403 unless it is an http(s) origin on an allowed
-        host (`null`, which sandboxed and file pages send, included)."""
-        verdict = self._origins.get(value)
-        if verdict is None:
+    def check_origin(self, value: str) -> Refusal | None:
+        """Whether a WebSocket upgrade's Origin is refused: 403 unless it is an http(s) origin on an
+        allowed host (`null`, which sandboxed and file pages send, included); None when it is not."""
+        refusal = self._origins.get(value, _UNSEEN)
+        if refusal is _UNSEEN:
             match = _ORIGIN.fullmatch(value)
             name = hostname(match.group(2)) if match else None
-            verdict = ALLOWED if name is not None and self.allows(name) else Verdict(403, name or value)
-            _remember(self._origins, value, verdict)
-        return verdict
+            refusal = None if name is not None and self.allows(name) else Refusal(403, name or value)
+            _remember(self._origins, value, refusal)
+        return refusal
 
 
-def _remember(cache: dict[str, Verdict], key: str, verdict: Verdict) -> None:
+def _remember(cache: dict[str, Refusal | None], key: str, refusal: Refusal | None) -> None:
     # Bounded, since a client chooses the keys.
     if len(cache) >= _MAX_CACHED:
         cache.clear()
-    cache[key] = verdict
+    cache[key] = refusal

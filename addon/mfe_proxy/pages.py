@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from mfe_proxy.config import Application, Origin
+from mfe_proxy.model import Application, Origin
 
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"

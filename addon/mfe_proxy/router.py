@@ -19,8 +19,9 @@ from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 import ada_url
 
-from mfe_proxy.config import Application, Config, Origin
-from mfe_proxy.patterns import PathPattern, PatternIndex, compile_pattern
+from mfe_proxy.model import Application, Config, Origin
+from mfe_proxy.paths.expressions import PathPattern, compile_pattern
+from mfe_proxy.paths.index import PatternIndex
 
 ROUTING_ENDPOINT = "/.well-known/vercel/microfrontends/routing"
 PROXY_ENDPOINT_PREFIX = "/.well-known/mfe-proxy/"

@@ -1,22 +1,26 @@
-"""Turning a config into a running proxy: the mitmproxy options it implies, the applications run
-locally, and the banner printed once the proxy listens. Pure: option values in, decisions out."""
+"""Turning a config into a running proxy: the config as served (`Setup`: the applications run locally,
+the environment applied, the router), the mitmproxy options it implies, and the banner printed once
+the proxy listens. Pure: option values in, decisions out."""
 
 import dataclasses
 import socket
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from mfe_proxy.config import Config, Origin, load_config
+from mfe_proxy.config import load_config
 from mfe_proxy.environment import Environment
 from mfe_proxy.errors import MfeError
+from mfe_proxy.model import Application, Config, Origin
+from mfe_proxy.router import Router
 
 LOOPBACK = "127.0.0.1"
 # Bodies up to this size are buffered whole (and so inspectable in mitmweb); larger ones stream.
 STREAM_LARGE_BODIES = "1m"
 
 
-def derived_options(config: Config, port: int, changed: Callable[[str], bool]) -> dict[str, Any]:
+def own_options(config: Config, port: int, changed: Callable[[str], bool]) -> dict[str, Any]:
     """The mitmproxy options that make it this config's development proxy on `port`, leaving out
     every option the user set (`changed(name)`): the user wins."""
     wanted: dict[str, Any] = {
@@ -33,26 +37,47 @@ def derived_options(config: Config, port: int, changed: Callable[[str], bool]) -
     return {name: value for name, value in wanted.items() if not changed(name)}
 
 
-class Loaded(NamedTuple):
-    """A config as the proxy serves it: the applications run locally (None: all) and the environment
-    applied."""
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """A config as the proxy serves it: the applications run locally, the environment applied, and the
+    router built. Replaced whole, never changed, so that a request sees one config from start to end."""
 
     config: Config
-    local: frozenset[str] | None
+    local: frozenset[str] | None  # None: every application is local
     environment: Environment
+    router: Router
+    # Per application, the protection bypass secret for its fallback: (secret, the variable holding it).
+    bypass: Mapping[str, tuple[str, str]]
 
     @property
     def proxy_port(self) -> int:
         return self.environment.proxy_port(self.config.proxy_port)
 
+    def is_local(self, app: Application) -> bool:
+        return self.local is None or app.name in self.local
 
-def load(config_option: str, local_option: str, directory: Path, process: Mapping[str, str]) -> Loaded:
+    def targets(self) -> dict[str, Origin]:
+        """Where each application is served from when it is up (the routing endpoint's table)."""
+        return {
+            name: app.upstream if self.is_local(app) else (app.fallback or app.upstream)
+            for name, app in self.config.applications.items()
+        }
+
+
+def load(config_option: str, local_option: str, directory: Path, process: Mapping[str, str]) -> Setup:
     """The config named by `mfe_config` (or found in `directory`), `mfe_local_apps` and the environment
     variables Vercel's proxy honours, read from `process` and the .env files of `directory`."""
     config = load_config(Path(config_option) if config_option else None, directory)
     local = local_applications(local_option, config)
     environment = Environment.read(directory, process)
-    return Loaded(with_app_port(config, environment, local), local, environment)
+    config = with_app_port(config, environment, local)
+    default = config.default_application.name
+    bypass = {
+        name: secret
+        for name, app in config.applications.items()
+        if (secret := environment.bypass_secret(default if app.inherits_fallback else name))
+    }
+    return Setup(config, local, environment, Router(config, local), bypass)
 
 
 def with_app_port(config: Config, environment: Environment, local: frozenset[str] | None) -> Config:

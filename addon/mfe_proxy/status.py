@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mfe_proxy.config import Config, Origin
+from mfe_proxy.model import Config
 from mfe_proxy.pages import JSON, Page
 from mfe_proxy.stats import AppStats
 
@@ -18,7 +18,6 @@ PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 def document(
     config: Config,
     local: frozenset[str] | None,
-    fallbacks: Mapping[str, Origin | None],
     apps: Mapping[str, AppStats],
     reachable: Mapping[str, bool],
 ) -> dict[str, Any]:
@@ -27,7 +26,7 @@ def document(
     applications = {}
     for name, app in config.applications.items():
         stats = apps.get(name) or AppStats()
-        fallback = fallbacks.get(name)
+        fallback = app.fallback
         applications[name] = {
             "default": app.is_default,
             "local": local is None or name in local,

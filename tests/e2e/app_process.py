@@ -26,17 +26,16 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
+
+from mfe_tools.processes import Child, pythonpath_env
 
 START_TIMEOUT = 10
 SSE_INTERVAL = 0.05
@@ -280,54 +279,33 @@ def main() -> None:
 
 
 class AppProcess:
-    """One app_process.py subprocess, its output in a file."""
+    """One app_process.py subprocess, its output in a file (the process helper's `Child`)."""
 
     def __init__(self, name: str, log: Path, port: int = 0, log_requests: bool = False) -> None:
         self.name = name
-        self._log = log
         command = [sys.executable, __file__, "--name", name, "--port", str(port)]
-        with log.open("wb") as sink:
-            self.process = subprocess.Popen(
-                [*command, "--log-requests"] if log_requests else command,
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        self.pid = self.process.pid
+        if log_requests:
+            command.append("--log-requests")
+        # The server runs this file, whose import of the process helper needs scripts/ on its path.
+        self.child = Child(name, command, log, env=pythonpath_env(), report_lines=None)
+        self.pid = self.child.pid
         line = self.wait_for("listening on ", START_TIMEOUT).split("listening on ", 1)[1]
         self.port = int(line.split()[0])
         self.url = f"http://127.0.0.1:{self.port}"
 
     def output(self) -> str:
-        return self._log.read_text(errors="replace")
+        return self.child.output()
 
     def wait_for(self, text: str, timeout: float = 10) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            output = self.output()
-            if text in output:
-                return output
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise AssertionError(f"{self.name} exited ({code}) before {text!r}:\n{output}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} from {self.name} after {timeout} s:\n{output}")
-            time.sleep(0.02)
+        return self.child.wait_for(text, timeout)
 
     def kill(self) -> None:
         """SIGKILL: the app dies with its sockets open, as a crashed dev server does."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        self.child.kill()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        """SIGTERM, then SIGKILL if it is still there after 5 s."""
+        self.child.stop(signal.SIGTERM, grace=5)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Measured figures for docs/RELIABILITY.md. A test calls `record(...)` with what it tried and what it
 measured; when `MFE_RELIABILITY_OUT` names a file (scripts/reliability sets it), each call appends one
-JSON line to it, and scripts/reliability.py turns the lines into the table. Otherwise nothing happens.
+JSON line to it, and scripts/mfe_tools/reliability.py turns the lines into the table. Otherwise
+nothing happens.
 
-Figures are plain numbers under the names scripts/reliability.py knows how to print: `connections`
-(held open at once), `opened` (connections opened and closed), `messages` (checked end to end),
+Figures are plain numbers under the names scripts/mfe_tools/reliability.py knows how to print:
+`connections` (held open at once), `opened` (connections opened and closed), `messages` (checked end to end),
 `relayed` (messages through the proxy), `requests` (responses checked), `inputs` (malformed inputs
 tried), `rss_before`, `rss_after`, `rss_peak`, `rss_growth` (bytes), `fds_before`, `fds_peak`,
 `fds_after`, `tasks_before`, `tasks_after`, `flows_before`, `flows_after`, `seconds`; and `outcome`, a

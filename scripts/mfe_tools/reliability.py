@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,9 +22,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mfe_proxy.results_doc import ResultsDocError, measured_on, results_section, write_results
+from mfe_tools import ROOT
+from mfe_tools.processes import Child
+from mfe_tools.results_doc import ResultsDocError, measured_on, results_section, write_results
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "RELIABILITY.md"
 FILES = (
     "tests/e2e/test_faults.py",
@@ -40,6 +40,8 @@ RECORDING_FILES = ("tests/e2e/test_faults.py", "tests/e2e/test_load.py", "tests/
 MALFORMED_CONFIGS = "tests/test_config_malformed.py"
 FUZZ = "tests/test_fuzz.py"
 MIB = 1024 * 1024
+# pytest stops the proxies and servers of the tests it was running when interrupted: time to let it.
+PYTEST_STOP_GRACE = 60.0
 
 
 class ReliabilityError(Exception):
@@ -244,9 +246,6 @@ def environment(seconds: float, fuzz_scale: int) -> str:
     )
 
 
-# -- the document --------------------------------------------------------------------------------------
-
-
 # -- main --------------------------------------------------------------------------------------------
 
 
@@ -271,20 +270,18 @@ def run_tests(workdir: Path, fuzz_scale: int, extra: list[str]) -> tuple[int, st
         "-q",
         *extra,
     ]
-    env = {**os.environ, "MFE_RELIABILITY_OUT": str(figures), "MFE_FUZZ_SCALE": str(fuzz_scale)}
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert process.stdout is not None
-    output = []
-    for line in process.stdout:
-        sys.stdout.write(line)
-        output.append(line)
-    return process.wait(), "".join(output), junit, figures
+    env = {"MFE_RELIABILITY_OUT": str(figures), "MFE_FUZZ_SCALE": str(fuzz_scale)}
+    # Its own process group: Ctrl-C reaches only us, and pytest gets one SIGINT, from `stop`.
+    pytest = Child("pytest", command, cwd=ROOT, env=env, echo=True, keep=None, own_group=True)
+    try:
+        returncode = pytest.wait_exit()
+    finally:
+        pytest.stop(grace=PYTEST_STOP_GRACE)
+    return returncode, pytest.output(), junit, figures
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="scripts/reliability", description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help=f"put the results into {DOC.relative_to(ROOT)}")
     parser.add_argument(
         "--fuzz-scale", type=int, default=1, help="run N times as many hypothesis examples (MFE_FUZZ_SCALE)"

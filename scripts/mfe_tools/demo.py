@@ -1,7 +1,7 @@
 """Demo dev servers, and the `run` command that starts one per application behind the proxy.
 
-    python -m mfe_proxy.demo app --name docs --port 3001 [--host 127.0.0.1] [--base /docs]
-    python -m mfe_proxy.demo run [--config configs/microfrontends.json]
+    python -m mfe_tools.demo app --name docs --port 3001 [--host 127.0.0.1] [--base /docs]
+    python -m mfe_tools.demo run [--config configs/microfrontends.json]
 
 A demo application answers every GET path with a page naming itself and the path, and at
 `<base>/_hmr` accepts a WebSocket that stands in for a dev server's hot-reload channel: it pushes a
@@ -18,14 +18,10 @@ import errno
 import hashlib
 import html
 import json
-import os
 import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from pathlib import Path
@@ -36,17 +32,19 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from mfe_proxy.config import Application, ConfigError, load_config
+from mfe_proxy.config import load_config
+from mfe_proxy.errors import ConfigError
+from mfe_proxy.model import Application
+from mfe_tools import ROOT
+from mfe_tools.processes import Child, ProcessError, pythonpath_env
 
-ADDON_DIR = Path(__file__).resolve().parent.parent
-ADDON_SCRIPT = ADDON_DIR / "mfe_router.py"
+ADDON_SCRIPT = ROOT / "addon" / "mfe_router.py"
 HMR_SEGMENT = "/_hmr"
 PROXY_READY = "mfe-proxy serving"
 TICK_SECONDS = 3.0
 # The proxy's first start writes mitmproxy's CA (key generation), and CI machines are slow.
 PROXY_START_TIMEOUT = 30.0
 APP_START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
 # Headers the proxy adds or rewrites; the page shows them so a reader sees what the app received.
 SHOWN_HEADERS = (
     "host",
@@ -257,84 +255,16 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Child processes: the demo applications and the proxy, for `run` and the smoke test.
+# Child processes: the demo applications and the proxy, for `run` and the smoke test. Each in a process
+# group of its own: Ctrl-C in a terminal reaches only us, and we stop them in order (`stop_all`).
 
 
-def _child_env() -> dict[str, str]:
-    path = os.environ.get("PYTHONPATH")
-    return {
-        **os.environ,
-        # Children import mfe_proxy from this checkout even when it is not installed.
-        "PYTHONPATH": f"{ADDON_DIR}{os.pathsep}{path}" if path else str(ADDON_DIR),
-        # Readiness lines must arrive when printed, not when a pipe buffer fills.
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-class Child:
-    """A subprocess whose combined output is read line by line: echoed to stdout when `echo`, kept
-    (the last lines) for error reports, and watched for `ready_text`."""
-
-    def __init__(self, label: str, argv: Sequence[str], ready_text: str, *, echo: bool) -> None:
-        self.label = label
-        self.ready_text = ready_text
-        self.echo = echo
-        self.ready = threading.Event()
-        self.output: deque[str] = deque(maxlen=200)
-        self.process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            env=_child_env(),
-            # Its own process group: Ctrl-C in a terminal reaches only us, and we stop children in order.
-            process_group=0,
-        )
-        self._reader = threading.Thread(target=self._read, name=f"read {label}", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            line = raw.rstrip("\n")
-            self.output.append(line)
-            if self.echo:
-                print(line, flush=True)
-            if self.ready_text in line:
-                self.ready.set()
-
-    def exited(self) -> bool:
-        return self.process.poll() is not None
-
-    def last_line(self) -> str:
-        return self.output[-1] if self.output else "(no output)"
-
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """SIGINT by PID (the graceful stop of mitmproxy and of the demo apps), SIGKILL after `timeout`."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(timeout=2)
-
-
-def wait_ready(children: Iterable[Child], timeout: float) -> None:
-    """Wait until every child printed its readiness line; raise DemoError if one exits or is late."""
+def wait_apps(children: Sequence[Child], applications: Sequence[Application], timeout: float) -> None:
+    """Wait until each demo app (started together) printed its readiness line, within `timeout` seconds
+    in all; ProcessError if one exits or is late."""
     deadline = time.monotonic() + timeout
-    for child in children:
-        while not child.ready.wait(0.05):
-            if child.exited():
-                raise DemoError(
-                    f"{child.label} exited with status {child.process.returncode} before it was ready: "
-                    f"{child.last_line()}"
-                )
-            if time.monotonic() > deadline:
-                raise DemoError(f"{child.label} was not ready after {timeout:g} s: {child.last_line()}")
+    for child, application in zip(children, applications, strict=True):
+        child.wait_for(app_ready_line(application.name), max(0.0, deadline - time.monotonic()))
 
 
 def stop_all(children: Sequence[Child]) -> None:
@@ -360,7 +290,7 @@ def interrupt_on_signals() -> None:
 
 def app_command(application: Application, links: Sequence[tuple[str, str]]) -> list[str]:
     upstream = application.upstream
-    command = [sys.executable, "-m", "mfe_proxy.demo", "app", "--name", application.name]
+    command = [sys.executable, "-m", "mfe_tools.demo", "app", "--name", application.name]
     command += ["--host", upstream.host, "--port", str(upstream.port), "--base", base_path(application)]
     for label, href in links:
         command += ["--link", f"{label}={href}"]
@@ -371,8 +301,9 @@ def start_app(application: Application, links: Sequence[tuple[str, str]], *, ech
     return Child(
         f"demo app {application.name}",
         app_command(application, links),
-        app_ready_line(application.name),
+        env=pythonpath_env(),
         echo=echo,
+        own_group=True,
     )
 
 
@@ -386,7 +317,8 @@ def proxy_command(config_file: Path, extra: Sequence[str] = ()) -> list[str]:
 
 
 def start_proxy(config_file: Path, extra: Sequence[str] = (), *, echo: bool) -> Child:
-    return Child("the proxy", proxy_command(config_file, extra), PROXY_READY, echo=echo)
+    argv = proxy_command(config_file, extra)
+    return Child("the proxy", argv, env=pythonpath_env(), echo=echo, own_group=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -467,14 +399,14 @@ def run_demo(args: argparse.Namespace) -> int:
         links = [(app.name, base_path(app)) for app in applications]
         for application in applications:
             children.append(start_app(application, links, echo=True))
-        wait_ready(children, APP_START_TIMEOUT)
+        wait_apps(children, applications, APP_START_TIMEOUT)
         children.append(start_proxy(config_file, echo=True))
-        wait_ready(children[-1:], PROXY_START_TIMEOUT)
+        children[-1].wait_for(PROXY_READY, PROXY_START_TIMEOUT)
         print("\n".join(_urls(applications, config.proxy_port)), flush=True)
-        while not (gone := [child for child in children if child.exited()]):
+        while not (gone := [child for child in children if child.returncode is not None]):
             time.sleep(0.2)
-        raise DemoError(f"{gone[0].label} exited with status {gone[0].process.returncode}; stopping the demo")
-    except (ConfigError, DemoError) as error:
+        raise DemoError(f"{gone[0].label} exited with status {gone[0].returncode}; stopping the demo")
+    except (ConfigError, DemoError, ProcessError) as error:
         print(f"demo: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -488,7 +420,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mfe_proxy.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m mfe_tools.demo", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     app = commands.add_parser("app", help="serve one demo application")

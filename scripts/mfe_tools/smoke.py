@@ -19,22 +19,23 @@ from pathlib import Path
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
-from mfe_proxy.config import Application, Config, load_config
-from mfe_proxy.demo import (
+from mfe_proxy.config import load_config
+from mfe_proxy.errors import MfeError
+from mfe_proxy.model import Application, Config
+from mfe_proxy.router import ROUTING_ENDPOINT
+from mfe_tools.demo import (
     APP_START_TIMEOUT,
     HMR_SEGMENT,
     PROXY_START_TIMEOUT,
-    Child,
     DemoError,
     base_path,
     interrupt_on_signals,
     start_app,
     start_proxy,
     stop_all,
-    wait_ready,
+    wait_apps,
 )
-from mfe_proxy.errors import MfeError
-from mfe_proxy.router import ROUTING_ENDPOINT
+from mfe_tools.processes import Child, ProcessError
 
 HOST = "127.0.0.1"
 TIMEOUT = 5.0
@@ -170,37 +171,29 @@ def check_routing_endpoint(proxy_port: int, config: Config) -> None:
 
 def check_summary(proxy: Child) -> None:
     """The proxy stops on SIGINT with status 0 and prints its per-application summary."""
-    proxy.stop()
-    output = list(proxy.output)
-    status = proxy.process.returncode
-    expect(status == 0, f"the proxy exited with status {status} on SIGINT: {proxy.last_line()}")
+    status = proxy.stop()
+    output = proxy.output().splitlines()
+    last_line = proxy.tail(1).strip()
+    expect(status == 0, f"the proxy exited with status {status} on SIGINT: {last_line}")
     # mitmdump puts a timestamp before the line.
     start = next((i for i, line in enumerate(output) if line.endswith("mfe-proxy summary:")), None)
-    expect(start is not None, f"no 'mfe-proxy summary:' line after SIGINT: {proxy.last_line()}")
+    expect(start is not None, f"no 'mfe-proxy summary:' line after SIGINT: {last_line}")
     summary = output[start + 1 :]
     for name in RUNNING_APPS:
         expect(any(line.strip().startswith(f"{name}: ") for line in summary), f"no summary line for {name}")
 
 
-def wait_routed(proxy: Child, port: int, timeout: float) -> None:
+def routes(port: int) -> bool:
     """Readiness as the README tells CI scripts to wait for it: the routing endpoint answers 200. An
     open port is not enough: the plain `mitmdump -s` start binds mitmproxy's own listener first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        connection = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT)
-        try:
-            connection.request("GET", ROUTING_ENDPOINT, headers={"Host": f"localhost:{port}"})
-            if connection.getresponse().status == 200:
-                return
-        except (OSError, http.client.HTTPException):
-            pass  # not listening yet, or the listener being replaced
-        finally:
-            connection.close()
-        if proxy.exited():
-            raise DemoError(f"the proxy exited with status {proxy.process.returncode}: {proxy.last_line()}")
-        if time.monotonic() > deadline:
-            raise DemoError(f"the proxy did not route after {timeout:g} s: {proxy.last_line()}")
-        time.sleep(0.05)
+    connection = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT)
+    try:
+        connection.request("GET", ROUTING_ENDPOINT, headers={"Host": f"localhost:{port}"})
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False  # not listening yet, or the listener being replaced
+    finally:
+        connection.close()
 
 
 def _excerpt(text: str, limit: int = 160) -> str:
@@ -219,7 +212,7 @@ class Report:
         except CheckFailed as failure:
             self.fail(name, str(failure))
             return False
-        except (OSError, WebSocketException, DemoError) as error:
+        except (OSError, WebSocketException, DemoError, ProcessError) as error:
             self.fail(name, f"{type(error).__name__}: {error}")
             return False
         self.passed += 1
@@ -243,11 +236,11 @@ def run(report: Report, directory: Path, children: list[Child]) -> None:
         links = [(app.name, base_path(app)) for app in config.applications.values()]
         for app in running:
             children.append(start_app(app, links, echo=False))
-        wait_ready(children, APP_START_TIMEOUT)
+        wait_apps(children, running, APP_START_TIMEOUT)
         # A confdir of its own: mitmproxy writes its CA there, not into the user's home.
         confdir = directory / "mitmproxy"
         children.append(start_proxy(config_file, ["--set", f"confdir={confdir}"], echo=False))
-        wait_routed(children[-1], proxy_port, PROXY_START_TIMEOUT)
+        children[-1].wait_for(lambda: routes(proxy_port), PROXY_START_TIMEOUT)
 
     if not report.check("start", start):
         return
