@@ -19,8 +19,9 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from helpers import load
 from mfe_proxy import jsonc
-from mfe_proxy.config import load_config, parse_config
+from mfe_proxy.config import load_config
 from mfe_proxy.errors import ConfigError, PathPatternError, quote
 from mfe_proxy.model import Config
 from mfe_proxy.paths.expressions import PathPattern, compile_pattern
@@ -272,7 +273,7 @@ def _configs(draw: st.DrawFn) -> Config:
         # A child whose negative lookahead claims everything but the other children's segments.
         others = "|".join(f"s{n}" for n in range(len(names))) or "none"
         applications["catch"] = {"routing": [{"paths": [f"/:path((?!{others}|f\\d|vc-ap-).*)"]}]}
-    return parse_config(json.dumps({"applications": applications}).encode(), "microfrontends.json")
+    return load({"applications": applications})
 
 
 # mitmproxy hands the router text decoded with "surrogateescape": undecodable bytes become lone

@@ -4,12 +4,12 @@ counted by wrapping the real `tcp_connect` in the `connect` callable Health take
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from helpers import free_port
 from mfe_proxy.health import Address, Health, tcp_connect
 
 # A check that never finishes must fail the test, not hang the suite.
@@ -18,9 +18,7 @@ pytestmark = pytest.mark.timeout(10)
 
 def closed_port() -> Address:
     """An address nothing listens on: a port the OS handed out, bound and closed again."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return ("127.0.0.1", probe.getsockname()[1])
+    return ("127.0.0.1", free_port())
 
 
 class Server:

@@ -14,7 +14,7 @@ from mitmproxy.proxy.layers import websocket as websocket_layer
 from mitmproxy.proxy.layers.http import _http1 as http1_layer
 from mitmproxy.test import taddons
 
-from conftest import ADDON
+from helpers import ADDON
 from mfe_proxy import mitmproxy_internals
 from mfe_proxy.addons.lifecycle import Lifecycle
 from mfe_proxy.addons.runtime import Runtime

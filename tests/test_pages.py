@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from helpers import load
 from mfe_proxy import pages
-from mfe_proxy.config import parse_config
-from mfe_proxy.model import Application, Config, Origin
+from mfe_proxy.model import Application, Origin
 from mfe_proxy.pages import (
     HTML,
     JSON,
@@ -48,10 +48,6 @@ CONFIG = {
         },
     }
 }
-
-
-def load(document: dict) -> Config:
-    return parse_config(json.dumps(document).encode(), "microfrontends.json")
 
 
 @pytest.fixture(scope="module")

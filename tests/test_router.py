@@ -1,14 +1,11 @@
 """Routing decisions, checked against what Vercel's local proxy (@vercel/microfrontends 2.4.0) was
 seen to do with the same config; where it differs on purpose, the test says so."""
 
-import json
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfe_proxy.config import parse_config
-from mfe_proxy.model import Config
+from helpers import load
 from mfe_proxy.router import (
     FLAG_PARAMETER,
     Endpoint,
@@ -38,10 +35,6 @@ CONFIG = {
         },
     }
 }
-
-
-def load(document: dict) -> Config:
-    return parse_config(json.dumps(document).encode(), "microfrontends.json")
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,10 @@ overlay's stack frames (by Referer), the image optimizer (by its `url`) and sour
 local application). Compared with Vercel's local proxy, docs/REFERENCE-BEHAVIOUR.md §6-7."""
 
 import copy
-import json
 
 import pytest
 
-from mfe_proxy.config import parse_config
+from helpers import load
 from mfe_proxy.model import Config
 from mfe_proxy.router import Forward, Reason, Router
 from test_router import CONFIG as ROUTER_CONFIG
@@ -19,10 +18,6 @@ CONFIG["applications"]["api"]["development"]["fallback"] = "api.example.com"
 STACK_FRAME = "/__nextjs_original-stack-frame"
 STACK_FRAMES = "/__nextjs_original-stack-frames"
 PAGE = "http://localhost:3024"
-
-
-def load(document: dict) -> Config:
-    return parse_config(json.dumps(document).encode(), "microfrontends.json")
 
 
 @pytest.fixture(scope="module")

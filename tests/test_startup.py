@@ -1,13 +1,11 @@
 """From a config to a running proxy (mfe_proxy.startup): the mitmproxy options it sets itself, mfe_local_apps,
 the proxy URL and the start-up banner."""
 
-import json
 import re
-import socket
 
 import pytest
 
-from mfe_proxy.config import parse_config
+from helpers import busy_port, load
 from mfe_proxy.errors import MfeError
 from mfe_proxy.model import Config
 from mfe_proxy.startup import banner, busy_address, local_applications, own_options, proxy_url
@@ -36,10 +34,6 @@ OPTION_NAMES = [
     "keep_host_header",
     "stream_large_bodies",
 ]
-
-
-def load(document: dict, file: str = "microfrontends.json") -> Config:
-    return parse_config(json.dumps(document).encode(), file)
 
 
 @pytest.fixture(scope="module")
@@ -232,9 +226,6 @@ def test_banner_lists_every_listen_address(config):
 
 
 def test_busy_address():
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        port = holder.getsockname()[1]
+    with busy_port() as port:
         assert busy_address("127.0.0.1", port)
     assert not busy_address("127.0.0.1", port)

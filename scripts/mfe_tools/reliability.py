@@ -32,12 +32,14 @@ FILES = (
     "tests/e2e/test_load.py",
     "tests/e2e/test_raw_traffic.py",
     "tests/e2e/test_flow_cap_memory.py",
-    "tests/test_config_malformed.py",
+    "tests/config/test_malformed.py",
+    "tests/e2e/test_malformed_config.py",
     "tests/test_fuzz.py",
 )
 # Files whose every test records figures of its own.
 RECORDING_FILES = ("tests/e2e/test_faults.py", "tests/e2e/test_load.py", "tests/e2e/test_flow_cap_memory.py")
-MALFORMED_CONFIGS = "tests/test_config_malformed.py"
+# Through the loader, and some of the same through a real mitmdump.
+MALFORMED_CONFIGS = ("tests/config/test_malformed.py::", "tests/e2e/test_malformed_config.py::")
 FUZZ = "tests/test_fuzz.py"
 MIB = 1024 * 1024
 # pytest stops the proxies and servers of the tests it was running when interrupted: time to let it.
@@ -219,7 +221,7 @@ def tables(figures: list[dict], outcomes: dict[str, Outcome], examples: dict[str
     lines += ["", "### Bad input", "", "| what was tried | how many | result |", "|---|---|---|"]
     lines += [row(figure, outcomes) for figure in by_file]
     for node, outcome in sorted(outcomes.items()):
-        if node.startswith(MALFORMED_CONFIGS + "::") and outcome.cases > 1:
+        if node.startswith(MALFORMED_CONFIGS) and outcome.cases > 1:
             name = node.partition("::")[2]
             lines.append(f"| malformed configs: `{name}` | {outcome.cases} configs | {outcome.describe()} |")
     fuzzed = {node: count for node, count in sorted(examples.items()) if node.startswith(FUZZ + "::")}

@@ -5,13 +5,10 @@ import html
 import time
 from urllib.parse import quote
 
-from conftest import free_port, received_headers, send
+from e2e.harness import received_headers, send
+from helpers import free_port, local
 
 HTML_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-
-
-def local(server_or_port) -> str:
-    return f"127.0.0.1:{getattr(server_or_port, 'port', server_or_port)}"
 
 
 def fallback(server) -> str:

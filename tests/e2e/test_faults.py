@@ -12,114 +12,22 @@ import http.client
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from e2e import raw
-from e2e.app_process import AppProcess, download_body, sse_event
+from e2e.app_process import download_body, sse_event
 from e2e.figures import record
-from e2e.procinfo import open_fds, wait_for_fds
+from helpers import DOCS_AND_BELOW, two_apps
 
 TIMEOUT = 5  # seconds for any single step that should be prompt
-PROBE_TIMEOUT = 30  # a proxy just out of a load test may take a while to get to the probe
-LEAK_PROBE = Path(__file__).parent / "leak_probe.py"
 LOG_TIME = r"(?:\[[\d:.]+\] )?"
 # A WebSocket whose application dies must end with one of these (RFC 6455: 1011 "internal error",
 # 1001 "going away"); 1006 is reserved for "no close frame" and must never be sent.
 APP_GONE_CODES = (1001, 1011)
 NO_MESSAGES = "client->app 0 messages 0 B, app->client 0 messages 0 B"
-
-
-@pytest.fixture
-def app_process(tmp_path: Path) -> Iterator[Callable[..., AppProcess]]:
-    """`app_process(name, port=0, log_requests=False) -> AppProcess`, stopped at teardown."""
-    started: list[AppProcess] = []
-
-    def start(name: str, port: int = 0, log_requests: bool = False) -> AppProcess:
-        app = AppProcess(name, tmp_path / f"{name}-{len(started)}.log", port, log_requests)
-        started.append(app)
-        return app
-
-    yield start
-    for app in started:
-        app.stop()
-
-
-def two_apps(web: AppProcess | int, docs: AppProcess | int) -> dict:
-    def local(app: AppProcess | int) -> str:
-        return f"127.0.0.1:{app if isinstance(app, int) else app.port}"
-
-    return {
-        "applications": {
-            "web": {"development": {"local": local(web)}},
-            "docs": {
-                "development": {"local": local(docs)},
-                "routing": [{"paths": ["/docs", "/docs/:path*"]}],
-            },
-        }
-    }
-
-
-class Watched:
-    """A proxy with the leak probe, and what it held when it had just started."""
-
-    def __init__(self, proxy) -> None:
-        self.proxy = proxy
-        self.fds = open_fds(proxy.pid)
-        self.counts = self.probe()
-
-    def probe(self) -> dict[str, int]:
-        """Ask the leak probe for the proxy's tasks, connections and flows right now."""
-        before = self.proxy.output().count("leak-probe:")
-        self.proxy.process.send_signal(signal.SIGUSR1)
-        deadline = time.monotonic() + PROBE_TIMEOUT
-        while (lines := re.findall(r"leak-probe: (.*)", self.proxy.output()))[before:] == []:
-            assert time.monotonic() < deadline, "the leak probe did not answer"
-            time.sleep(0.05)
-        return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", lines[before])}
-
-    def assert_nothing_left(self, name: str | None = None, tried: str = "", outcome: str = "") -> int:
-        """File descriptors, tasks, connections and flows back to where they were at the start; with a
-        `name`, the figures go to the reliability table, with what was tried and what the peers saw.
-        Returns the fd count."""
-        fds_after = wait_for_fds(self.proxy.pid, self.fds)
-        assert fds_after == self.fds, f"the proxy holds {fds_after} fds, {self.fds} at the start"
-        deadline = time.monotonic() + TIMEOUT
-        while (counts := self.probe()) != self.counts and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert counts == self.counts, f"left behind: {counts}, at the start: {self.counts}"
-        if name is not None:
-            record(
-                name,
-                tried,
-                outcome=outcome,
-                fds_before=self.fds,
-                fds_after=fds_after,
-                tasks_before=self.counts["tasks"],
-                tasks_after=counts["tasks"],
-                flows_before=self.counts["flows"],
-                flows_after=counts["flows"],
-            )
-        return fds_after
-
-    def summary(self) -> list[str]:
-        """Stop the proxy (SIGINT) and return the lines of its summary."""
-        returncode, output = self.proxy.stop(signal.SIGINT)
-        assert returncode == 0, output
-        assert "Traceback" not in output, output
-        return output[output.index("mfe-proxy summary:") :].splitlines()[1:]
-
-
-@pytest.fixture
-def watched(start_proxy) -> Callable[[dict], Watched]:
-    def start(config: dict, *args: str) -> Watched:
-        return Watched(start_proxy(config, "-s", str(LEAK_PROBE), *args))
-
-    return start
 
 
 def ws_connect(proxy, path: str) -> ClientConnection:
@@ -142,7 +50,7 @@ def request_line(method: str, target: str, port: int, headers: str = "") -> byte
 
 def test_app_killed_mid_body_the_proxy_buffers_gets_502(watched, app_process):
     web, docs = app_process("web"), app_process("docs")
-    proxy = watched(two_apps(web, docs))
+    proxy = watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW))
     with raw.connect(proxy.proxy.port) as sock:
         sock.sendall(request_line("GET", "/cut?size=1000&send=500", proxy.proxy.port))
         web.wait_for("cut sent 500 of 1000")
@@ -162,7 +70,7 @@ def test_app_killed_mid_body_the_proxy_buffers_gets_502(watched, app_process):
 
 def test_app_killed_mid_streamed_body_cuts_the_client_short(watched, app_process):
     web, docs = app_process("web"), app_process("docs")
-    proxy = watched(two_apps(web, docs))
+    proxy = watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW))
     size, sent = 5_000_000, 2_000_000
     with raw.connect(proxy.proxy.port) as sock:
         sock.sendall(request_line("GET", f"/cut?size={size}&send={sent}", proxy.proxy.port))
@@ -184,7 +92,7 @@ def test_app_killed_mid_streamed_body_cuts_the_client_short(watched, app_process
 
 def test_app_killed_mid_event_stream_ends_it_without_the_last_chunk(watched, app_process):
     web, docs = app_process("web"), app_process("docs")
-    proxy = watched(two_apps(web, docs))
+    proxy = watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW))
     events = b"".join(b"%x\r\n%s\r\n" % (len(sse_event(i)), sse_event(i)) for i in range(3))
     with raw.connect(proxy.proxy.port) as sock:
         sock.sendall(request_line("GET", "/docs/sse", proxy.proxy.port, "Accept: text/event-stream\r\n"))
@@ -208,7 +116,7 @@ def test_app_killed_mid_event_stream_ends_it_without_the_last_chunk(watched, app
 
 def test_app_killed_mid_websocket_closes_the_client_with_1011_or_1001(watched, app_process):
     web, docs = app_process("web"), app_process("docs")
-    proxy = watched(two_apps(web, docs))
+    proxy = watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW))
     messages = ["one", "two", "three"]
     with ws_connect(proxy.proxy, "/docs/hmr") as ws:
         for message in messages:
@@ -238,7 +146,7 @@ def test_app_killed_mid_websocket_closes_the_client_with_1011_or_1001(watched, a
 
 def test_app_restarted_on_the_same_port_is_served_again_without_restarting_the_proxy(watched, app_process):
     web, docs = app_process("web"), app_process("docs")
-    proxy = watched(two_apps(web, docs))
+    proxy = watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW))
     port = proxy.proxy.port
     # A browser's keep-alive connection, held across the restart.
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
@@ -283,7 +191,7 @@ def test_app_restarted_on_the_same_port_is_served_again_without_restarting_the_p
 
 def test_client_gone_mid_upload_ends_the_upload_at_the_app(watched, app_process):
     web, docs = app_process("web"), app_process("docs")
-    proxy = watched(two_apps(web, docs))
+    proxy = watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW))
     size, sent = 10 * 1024 * 1024, 3 * 1024 * 1024
     with raw.connect(proxy.proxy.port) as sock:
         sock.sendall(request_line("POST", "/docs/upload", proxy.proxy.port, f"Content-Length: {size}\r\n"))
@@ -303,7 +211,7 @@ def test_client_gone_mid_upload_ends_the_upload_at_the_app(watched, app_process)
 
 def test_client_gone_mid_download_stops_the_app_sending(watched, app_process):
     web, docs = app_process("web"), app_process("docs")
-    proxy = watched(two_apps(web, docs))
+    proxy = watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW))
     size = 200 * 1024 * 1024
     with raw.connect(proxy.proxy.port) as sock:
         sock.sendall(request_line("GET", f"/docs/download?size={size}", proxy.proxy.port))
@@ -324,7 +232,7 @@ def test_client_gone_mid_download_stops_the_app_sending(watched, app_process):
 
 def test_client_gone_mid_websocket_message_closes_the_app_side(watched, app_process):
     web, docs = app_process("web"), app_process("docs")
-    proxy = watched(two_apps(web, docs))
+    proxy = watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW))
     port = proxy.proxy.port
     path = "/docs/hmr/half-message"
     with raw.connect(port) as sock:
@@ -355,7 +263,7 @@ def test_client_sending_half_a_request_then_nothing_holds_only_its_own_connectio
     and not forwarded, until mitmproxy's `tcp_timeout` of inactivity (600 s by default; 2 s here), then
     closed without a response. Other clients are served meanwhile."""
     web, docs = app_process("web", log_requests=True), app_process("docs", log_requests=True)
-    proxy = watched(two_apps(web, docs), "--set", "tcp_timeout=2")
+    proxy = watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW), "--set", "tcp_timeout=2")
     port = proxy.proxy.port
     with raw.connect(port) as silent:
         silent.sendall(b"GET /docs/silent HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Half: " % port)
@@ -395,7 +303,7 @@ def test_client_sending_half_a_request_then_nothing_holds_only_its_own_connectio
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_stopping_closes_open_websockets_with_1001_and_prints_the_summary(start_proxy, app_process, sig):
     web, docs = app_process("web"), app_process("docs")
-    proxy = start_proxy(two_apps(web, docs))
+    proxy = start_proxy(two_apps(web, docs, docs_paths=DOCS_AND_BELOW))
     with ws_connect(proxy, "/hmr") as web_ws, ws_connect(proxy, "/docs/hmr") as docs_ws:
         for ws, message in ((web_ws, "w1"), (docs_ws, "d-1"), (docs_ws, "d-2")):
             ws.send(message)

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from e2e.figures import record
+from e2e.harness import start_mitmweb
 from e2e.procinfo import MIB, rss
-from e2e.test_mitmweb import start_mitmweb
 
 REQUESTS = 6_000
 CLIENTS = 6

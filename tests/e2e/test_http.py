@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import received_headers, send
+from e2e.harness import received_headers, send
 from e2e.upstream import CHUNK_INTERVAL, CHUNKS, SSE_EVENTS, SSE_INTERVAL, big_body, chunk, sse_event
 
 MIB = 1024 * 1024

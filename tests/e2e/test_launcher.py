@@ -15,29 +15,14 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from conftest import READY, START_TIMEOUT, ProxyProcess, free_port, spawn_proxy
-from e2e.test_mitmweb import web_api
+from e2e.harness import READY, START_TIMEOUT, ProxyProcess, spawn_proxy, web_api
 from e2e.ws_upstream import WsUpstream
+from helpers import ROOT, busy_port, free_port, local, two_apps
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 LAUNCHER = ROOT / "addon" / "mfe_launcher.py"
 WRAPPER = ROOT / "scripts" / "mfe-proxy"
 TIMEOUT = 10
 MITMPROXY_DEFAULT_PORT = 8080
-
-
-def local(server) -> str:
-    return f"127.0.0.1:{server.port}"
-
-
-def two_apps(web, docs, port: int) -> dict:
-    return {
-        "options": {"localProxyPort": port},
-        "applications": {
-            "web": {"development": {"local": local(web)}},
-            "docs": {"development": {"local": local(docs)}, "routing": [{"paths": ["/docs/:path*"]}]},
-        },
-    }
 
 
 @pytest.fixture
@@ -109,7 +94,7 @@ def listening(pid: int) -> set[tuple[str, int]]:
 def test_routes_requests_and_websockets(launch, upstream):
     web, docs, hmr = upstream("web"), upstream("docs"), WsUpstream()
     try:
-        config = two_apps(web, docs, free_port())
+        config = two_apps(web, docs, proxy_port=free_port())
         config["applications"]["hmr"] = {
             "development": {"local": local(hmr)},
             "routing": [{"paths": ["/_hmr/:path*"]}],
@@ -133,7 +118,7 @@ def test_listens_on_loopback_only_from_the_first_moment(launch, upstream):
     options first: every listener the process ever has, sampled from its start, is the configured one."""
     web, docs = upstream("web"), upstream("docs")
     port = free_port()
-    proxy = launch(two_apps(web, docs, port), expect_ready=False)
+    proxy = launch(two_apps(web, docs, proxy_port=port), expect_ready=False)
     seen: set[tuple[str, int]] = set()
     deadline = time.monotonic() + START_TIMEOUT
     while READY not in proxy.output():
@@ -155,7 +140,9 @@ def test_listens_on_loopback_only_from_the_first_moment(launch, upstream):
 def test_user_arguments_win_over_the_launchers(launch, upstream):
     web, docs = upstream("web"), upstream("docs")
     configured, explicit = free_port(), free_port()
-    proxy = launch(two_apps(web, docs, configured), "--set", f"listen_port={explicit}", port=explicit)
+    proxy = launch(
+        two_apps(web, docs, proxy_port=configured), "--set", f"listen_port={explicit}", port=explicit
+    )
     assert f"{READY} http://localhost:{explicit}" in proxy.output()
     assert proxy.get("/docs/x").json()["app"] == "docs"
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", configured), 2):
@@ -164,8 +151,8 @@ def test_user_arguments_win_over_the_launchers(launch, upstream):
 
 def test_no_line_per_request_unless_asked_for(launch, upstream):
     web, docs = upstream("web"), upstream("docs")
-    quiet = launch(two_apps(web, docs, free_port()))
-    talkative = launch(two_apps(web, docs, free_port()), "--set", "flow_detail=1")
+    quiet = launch(two_apps(web, docs, proxy_port=free_port()))
+    talkative = launch(two_apps(web, docs, proxy_port=free_port()), "--set", "flow_detail=1")
     for proxy in (quiet, talkative):
         assert proxy.get("/docs/one-request").status == 200
     talkative.wait_for("/docs/one-request", TIMEOUT)
@@ -174,7 +161,7 @@ def test_no_line_per_request_unless_asked_for(launch, upstream):
 
 def test_the_wrapper_runs_the_launcher(launch, upstream):
     web, docs = upstream("web"), upstream("docs")
-    proxy = launch(two_apps(web, docs, free_port()), command=[str(WRAPPER)])
+    proxy = launch(two_apps(web, docs, proxy_port=free_port()), command=[str(WRAPPER)])
     assert proxy.get("/docs/x").json()["app"] == "docs"
     assert Path(f"/proc/{proxy.pid}/cmdline").read_bytes().split(b"\0")[1:3] == [
         b"-O",
@@ -186,7 +173,7 @@ def test_the_wrapper_runs_the_launcher(launch, upstream):
 def test_runs_on_uvloop(launch, upstream):
     pytest.importorskip("uvloop")
     web, docs = upstream("web"), upstream("docs")
-    proxy = launch(two_apps(web, docs, free_port()))
+    proxy = launch(two_apps(web, docs, proxy_port=free_port()))
     assert "uvloop" in Path(f"/proc/{proxy.pid}/maps").read_text()
 
 
@@ -194,7 +181,7 @@ def test_web_flag_runs_mitmweb(launch, upstream):
     web, docs = upstream("web"), upstream("docs")
     web_port = free_port()
     proxy = launch(
-        two_apps(web, docs, free_port()),
+        two_apps(web, docs, proxy_port=free_port()),
         "--web",
         "--set",
         f"web_port={web_port}",
@@ -231,17 +218,16 @@ def test_bad_config_stops_start_up(launch):
 
 def test_unknown_local_application_stops_start_up(launch, upstream):
     web, docs = upstream("web"), upstream("docs")
-    proxy = launch(two_apps(web, docs, free_port()), "--set", "mfe_local_apps=web,blog", expect_ready=False)
+    proxy = launch(
+        two_apps(web, docs, proxy_port=free_port()), "--set", "mfe_local_apps=web,blog", expect_ready=False
+    )
     assert_start_failure(proxy, "mfe-proxy cannot start:", "mfe_local_apps", "blog")
 
 
 def test_busy_port_stops_start_up(launch, upstream):
     web, docs = upstream("web"), upstream("docs")
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        port = holder.getsockname()[1]
-        proxy = launch(two_apps(web, docs, port), expect_ready=False)
+    with busy_port() as port:
+        proxy = launch(two_apps(web, docs, proxy_port=port), expect_ready=False)
         assert_start_failure(proxy, f"127.0.0.1:{port}", "busy", "localProxyPort")
 
 
@@ -261,7 +247,7 @@ def test_options_include_the_addons(tmp_path):
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_signals_end_it_cleanly(launch, upstream, stop_signal):
     web, docs = upstream("web"), upstream("docs")
-    proxy = launch(two_apps(web, docs, free_port()))
+    proxy = launch(two_apps(web, docs, proxy_port=free_port()))
     assert proxy.get("/docs/a").status == 200
     returncode, output = proxy.stop(stop_signal)
     assert returncode == 0, output

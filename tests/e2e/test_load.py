@@ -23,10 +23,9 @@ import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
 from e2e.figures import record
+from e2e.harness import Watched, size
 from e2e.procinfo import MIB, open_fds, peak_rss, rss
-from e2e.test_faults import Watched, two_apps
-from e2e.test_faults import app_process as app_process  # the fixtures, for this module's tests
-from e2e.test_faults import watched as watched
+from helpers import DOCS_AND_BELOW, two_apps
 
 TIMEOUT = 30  # for any one step under load; a stuck connection fails the test instead of hanging it
 QUIET = ("--set", "flow_detail=0")
@@ -58,7 +57,7 @@ def proxied(watched, app_process) -> Callable[..., Watched]:
 
     def start(*args: str) -> Watched:
         web, docs = app_process("web"), app_process("docs")
-        return watched(two_apps(web, docs), *QUIET, *args)
+        return watched(two_apps(web, docs, docs_paths=DOCS_AND_BELOW), *QUIET, *args)
 
     return start
 
@@ -90,10 +89,6 @@ async def echo_checked(ws: ClientConnection, messages: list[str | bytes], window
             echo = await asyncio.wait_for(ws.recv(), TIMEOUT)
             assert type(echo) is type(item) and echo == item, f"message {index}: sent {item!r}, got {echo!r}"
     return len(messages)
-
-
-def size(messages: list[str | bytes]) -> int:
-    return sum(len(m.encode() if isinstance(m, str) else m) for m in messages)
 
 
 def summary_line(app: str, requests: int, websockets: int, messages: list[str | bytes]) -> str:

@@ -1,54 +1,15 @@
 """The proxy under mitmweb: every flow carries the application that served it, as a comment in the
 flow list and as metadata in the flow itself, read back through mitmweb's own HTTP API."""
 
-import http.client
 import io
 import json
-import re
 import time
 
 from mitmproxy.io import FlowReader
 
-from conftest import free_port
-from e2e.test_websocket import TIMEOUT, ws_connect
+from e2e.harness import TIMEOUT, start_mitmweb, web_api, ws_connect
 from e2e.ws_upstream import WsUpstream
-
-
-def local(server) -> str:
-    return f"127.0.0.1:{server.port}"
-
-
-def web_api(port: int, token: str, path: str) -> bytes:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    assert response.status == 200, (path, response.status, body[:500])
-    return body
-
-
-def two_apps(web, docs) -> dict:
-    return {
-        "applications": {
-            "web": {"development": {"local": local(web)}},
-            "docs": {"development": {"local": local(docs)}, "routing": [{"paths": ["/docs/:path*"]}]},
-        }
-    }
-
-
-def start_mitmweb(start_proxy, config: dict, *args: str) -> tuple:
-    """mitmweb with the addon and its web UI on a free port: the proxy, the UI's port and its token."""
-    web_port = free_port()
-    proxy = start_proxy(
-        config, "--set", f"web_port={web_port}", "--set", "web_open_browser=false", *args, tool="mitmweb"
-    )
-    # Without web_password, mitmweb makes up a token and prints it in the URL it logs.
-    output = proxy.wait_for(f"Web server listening at http://127.0.0.1:{web_port}/")
-    token = re.search(r"Web server listening at \S+\?token=(\w+)", output).group(1)
-    return proxy, web_port, token
+from helpers import two_apps
 
 
 def test_flows_are_tagged_with_their_application(start_proxy, upstream):

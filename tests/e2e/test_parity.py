@@ -8,15 +8,12 @@ from urllib.parse import quote
 import pytest
 from websockets.sync.client import connect
 
-from conftest import READY, free_port, proxy_command, received_headers, spawn_proxy
+from e2e.harness import READY, proxy_command, received_headers, spawn_proxy
 from e2e.tls import server_context
 from e2e.ws_upstream import WsUpstream
+from helpers import free_port, local
 
 TIMEOUT = 5
-
-
-def local(server) -> str:
-    return f"127.0.0.1:{server.port}"
 
 
 def test_configs_vercel_runs_start_warn_and_route_as_on_vercel(start_proxy, upstream):

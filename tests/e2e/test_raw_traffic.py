@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from conftest import READY, START_TIMEOUT, ProxyProcess, free_port, proxy_command, spawn_proxy
 from e2e import raw
 from e2e.app_process import AppProcess
 from e2e.figures import record
+from e2e.harness import READY, START_TIMEOUT, ProxyProcess, proxy_command, spawn_proxy
+from helpers import free_port
 
 TIMEOUT = 5
 # How long a case waits for an end that should come at once. Cases that currently hang (see the report

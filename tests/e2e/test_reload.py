@@ -7,9 +7,9 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import free_port
-from e2e.test_websocket import DOCS_HMR, TIMEOUT, ws_connect
+from e2e.harness import DOCS_HMR, TIMEOUT, ws_connect
 from e2e.ws_upstream import WsUpstream
+from helpers import free_port
 
 APPLY_TIMEOUT = 5  # the proxy applies a change within about half a second; slack for a loaded machine
 

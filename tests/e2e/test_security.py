@@ -8,23 +8,11 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from conftest import free_port, received_headers
-from e2e.test_websocket import DOCS_HMR, TIMEOUT, ws_connect
+from e2e.harness import DOCS_HMR, TIMEOUT, received_headers, ws_connect
 from e2e.ws_upstream import WsUpstream
+from helpers import DOCS_AND_BELOW, free_port, two_apps
 
 HTML_ACCEPT = "text/html,*/*;q=0.8"
-
-
-def two_apps(web_port: int, docs_port: int, **docs_development: str) -> dict:
-    return {
-        "applications": {
-            "web": {"development": {"local": f"127.0.0.1:{web_port}"}},
-            "docs": {
-                "development": {"local": f"127.0.0.1:{docs_port}", **docs_development},
-                "routing": [{"paths": ["/docs", "/docs/:path*"]}],
-            },
-        }
-    }
 
 
 def raw(port: int, request: bytes) -> bytes:
@@ -67,14 +55,16 @@ def apps(upstream):
 
 def test_listens_on_loopback_only(start_proxy, apps):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port))
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     assert listening_addresses(proxy.port) == {"0100007F"}  # 127.0.0.1, and nothing else
     assert f"(listening on 127.0.0.1:{proxy.port})" in proxy.output()
 
 
 def test_listens_elsewhere_only_when_asked(start_proxy, apps):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port), "--set", "listen_host=0.0.0.0")
+    proxy = start_proxy(
+        two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW), "--set", "listen_host=0.0.0.0"
+    )
     assert listening_addresses(proxy.port) == {"00000000"}
     assert proxy.get("/docs/x").status == 200
 
@@ -82,7 +72,7 @@ def test_listens_elsewhere_only_when_asked(start_proxy, apps):
 @pytest.mark.parametrize("host", ["evil.test", "localhost.evil.test", "192.168.1.5:80", "127.0.0.2"])
 def test_other_hosts_get_403_and_reach_no_application(start_proxy, apps, host):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port))
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     for target in ("/", "/docs/page"):
         response = proxy.get(target, {"Host": host, "Accept": HTML_ACCEPT})
         assert response.status == 403
@@ -95,7 +85,7 @@ def test_other_hosts_get_403_and_reach_no_application(start_proxy, apps, host):
 @pytest.mark.parametrize("host", ["localhost", "localhost:3024", "docs.localhost", "[::1]:1", "127.0.0.1"])
 def test_local_hosts_are_served(start_proxy, apps, host):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port))
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     response = proxy.get("/docs/page", {"Host": host})
     assert response.status == 200
     assert response.json()["app"] == "docs"
@@ -104,7 +94,11 @@ def test_local_hosts_are_served(start_proxy, apps, host):
 
 def test_allowed_hosts_option(start_proxy, apps):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port), "--set", "mfe_allowed_hosts=myapp.test,*.dev.test")
+    proxy = start_proxy(
+        two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW),
+        "--set",
+        "mfe_allowed_hosts=myapp.test,*.dev.test",
+    )
     for host in ("myapp.test:3024", "a.dev.test", "localhost"):
         assert proxy.get("/docs/x", {"Host": host}).status == 200, host
     assert proxy.get("/docs/x", {"Host": "dev.test"}).status == 403
@@ -114,7 +108,10 @@ def test_allowed_hosts_option(start_proxy, apps):
 def test_a_bad_allowed_hosts_option_stops_start_up(start_proxy, apps):
     web, docs = apps
     proxy = start_proxy(
-        two_apps(web.port, docs.port), "--set", "mfe_allowed_hosts=localhost:3000", expect_ready=False
+        two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW),
+        "--set",
+        "mfe_allowed_hosts=localhost:3000",
+        expect_ready=False,
     )
     code, output = proxy.wait_exit()
     assert code == 1
@@ -138,7 +135,7 @@ def test_a_bad_allowed_hosts_option_stops_start_up(start_proxy, apps):
 )
 def test_missing_duplicate_or_malformed_host_gets_400(start_proxy, apps, head):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port))
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     answer = raw(proxy.port, head + b"Connection: close\r\n\r\n")
     assert status_of(answer) == 400
     assert b"mfe-proxy cannot serve a request with" in answer or b"Bad Request" in answer
@@ -158,7 +155,7 @@ def test_missing_duplicate_or_malformed_host_gets_400(start_proxy, apps, head):
 )
 def test_targets_naming_a_host_stay_on_configured_upstreams(start_proxy, apps, target):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port))
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     answer = raw(proxy.port, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     if target.startswith(b"//"):
         # Repeated slashes are folded, as Vercel does, by a redirect to a path on the proxy's origin:
@@ -172,7 +169,7 @@ def test_targets_naming_a_host_stay_on_configured_upstreams(start_proxy, apps, t
 
 def test_connect_is_refused(start_proxy, apps):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port))
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     answer = raw(proxy.port, f"CONNECT 127.0.0.1:{docs.port} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
     assert status_of(answer) >= 400
     assert web.requests == docs.requests == []
@@ -185,7 +182,8 @@ def test_connect_is_refused(start_proxy, apps):
 def test_paths_do_not_change_a_fallbacks_host(start_proxy, upstream, path):
     web = upstream("web")
     deployment = upstream("docs-deployment")
-    config = two_apps(web.port, free_port(), fallback=f"http://127.0.0.1:{deployment.port}")
+    config = two_apps(web.port, free_port(), docs_paths=DOCS_AND_BELOW)
+    config["applications"]["docs"]["development"]["fallback"] = f"http://127.0.0.1:{deployment.port}"
     proxy = start_proxy(config, "--set", "mfe_local_apps=web")
     response = proxy.get(path)
     assert response.status == 200
@@ -199,7 +197,8 @@ def test_paths_do_not_change_a_fallbacks_host(start_proxy, upstream, path):
 def test_a_double_slash_path_is_folded_before_any_fallback(start_proxy, upstream):
     web = upstream("web")
     deployment = upstream("docs-deployment")
-    config = two_apps(web.port, free_port(), fallback=f"http://127.0.0.1:{deployment.port}")
+    config = two_apps(web.port, free_port(), docs_paths=DOCS_AND_BELOW)
+    config["applications"]["docs"]["development"]["fallback"] = f"http://127.0.0.1:{deployment.port}"
     proxy = start_proxy(config, "--set", "mfe_local_apps=web")
     response = proxy.get("/docs//evil.test/x")
     assert response.status == 307
@@ -228,7 +227,7 @@ def ws_apps():
 )
 def test_websocket_origin(start_proxy, ws_apps, origin, allowed):
     web, docs = ws_apps
-    proxy = start_proxy(two_apps(web.port, docs.port))
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     headers = {"Origin": origin} if origin else {}
     if allowed:
         with ws_connect(proxy, DOCS_HMR, origin=origin) as ws:
@@ -245,7 +244,9 @@ def test_websocket_origin(start_proxy, ws_apps, origin, allowed):
 
 def test_allowed_hosts_also_allow_websocket_origins(start_proxy, ws_apps):
     web, docs = ws_apps
-    proxy = start_proxy(two_apps(web.port, docs.port), "--set", "mfe_allowed_hosts=myapp.test")
+    proxy = start_proxy(
+        two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW), "--set", "mfe_allowed_hosts=myapp.test"
+    )
     with ws_connect(proxy, DOCS_HMR, origin="https://myapp.test") as ws:
         ws.send("hi")
         assert ws.recv(timeout=TIMEOUT) == "hi"

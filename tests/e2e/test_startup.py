@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADDON, READY, free_port, spawn_proxy
+from e2e.harness import READY, spawn_proxy
+from helpers import ADDON, busy_port, free_port, local
 
 # mitmdump's log lines start with a time stamp; the banner's continuation lines do not.
 TIMESTAMP = re.compile(r"^\[[\d:.]+\](?:\[[^\]]*\])? ?")
@@ -21,10 +22,6 @@ SUMMARY_LINE = re.compile(
     r"^\s+(\S+): (\d+) requests, (\d+) WebSocket connections; "
     r"client->app (\d+) messages (\d+) B, app->client (\d+) messages (\d+) B$"
 )
-
-
-def local(server) -> str:
-    return f"127.0.0.1:{server.port}"
 
 
 def banner_rows(output: str) -> dict[str, list[str]]:
@@ -167,10 +164,7 @@ def test_config_found_in_the_working_directory(start_proxy, upstream, tmp_path):
 @pytest.mark.parametrize("given_by", ["listen_port", "localProxyPort"])
 def test_busy_port(start_proxy, upstream, given_by):
     web = upstream("web")
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        port = holder.getsockname()[1]
+    with busy_port() as port:
         document: dict = {"applications": {"web": {"development": {"local": local(web)}}}}
         if given_by == "listen_port":
             proxy = start_proxy(document, "--set", f"listen_port={port}", expect_ready=False)

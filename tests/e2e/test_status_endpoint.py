@@ -3,9 +3,9 @@ real traffic, and that no application ever sees a request for them."""
 
 import time
 
-from conftest import free_port
-from e2e.test_websocket import DOCS_HMR, TIMEOUT, ws_connect
+from e2e.harness import DOCS_HMR, TIMEOUT, ws_connect
 from e2e.ws_upstream import WsUpstream
+from helpers import free_port
 
 STATUS = "/.well-known/mfe-proxy/status"
 METRICS = "/.well-known/mfe-proxy/metrics"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Request, sync_playwright
 
-from conftest import free_port
+from helpers import free_port
 from mfe_proxy.pages import STATUS_ENDPOINT
 
 CHROMIUM = Path(os.environ.get("MFE_CHROMIUM", "/usr/bin/chromium"))  # as scripts/browser

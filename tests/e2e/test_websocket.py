@@ -6,42 +6,15 @@ import random
 import re
 import signal
 import socket
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection
 
-from conftest import free_port
+from e2e.harness import DOCS_HMR, HMR, LOG_TIME, TIMEOUT, closed_line, opened_id, size, ws_connect
 from e2e.ws_upstream import APP_CLOSE_REASON, WsUpstream, push_message
-
-TIMEOUT = 5  # seconds for any single blocking step: a broken proxy fails a test instead of hanging it
-HMR = "/_next/webpack-hmr"
-DOCS_HMR = "/docs/_next/webpack-hmr"
-LOG_TIME = r"(?:\[[\d:.]+\] )?"  # mitmdump starts the lines it logs with the time
-
-
-def mfe_config(web_port: int, docs_port: int) -> dict:
-    return {
-        "applications": {
-            "web": {"development": {"local": f"127.0.0.1:{web_port}"}},
-            "docs": {
-                "development": {"local": f"127.0.0.1:{docs_port}"},
-                "routing": [{"paths": ["/docs", "/docs/:path*"]}],
-            },
-        }
-    }
-
-
-def ws_connect(proxy, path: str, **options) -> ClientConnection:
-    return connect(
-        f"ws://127.0.0.1:{proxy.port}{path}",
-        open_timeout=TIMEOUT,
-        close_timeout=TIMEOUT,
-        ping_interval=None,  # no keepalive pings: the app must see only the pings a test sends
-        **options,
-    )
+from helpers import DOCS_AND_BELOW, free_port, two_apps
 
 
 def echo_all(ws: ClientConnection, messages: list[str | bytes]) -> None:
@@ -52,41 +25,6 @@ def echo_all(ws: ClientConnection, messages: list[str | bytes]) -> None:
         echo = ws.recv(timeout=TIMEOUT)
         assert type(echo) is type(message)
         assert echo == message
-
-
-def size(messages: list[str | bytes]) -> int:
-    """Bytes on the wire before compression: text counts its UTF-8 encoding."""
-    return sum(len(m.encode() if isinstance(m, str) else m) for m in messages)
-
-
-def opened_id(proxy, app: str, path: str, upstream: WsUpstream) -> str:
-    """The id of the connection from its `opened` line, which must name the app, path and upstream."""
-    line = f" opened: {app} {path} -> http://127.0.0.1:{upstream.port}"
-    match = re.search(rf"^{LOG_TIME}ws#(\d+){re.escape(line)}$", proxy.wait_for(line, TIMEOUT), re.MULTILINE)
-    assert match, line
-    return match[1]
-
-
-def closed_line(proxy, ws_id: str) -> str:
-    """The `closed` line of connection `ws_id`, once the proxy has printed it."""
-    prefix = f"ws#{ws_id} closed: "
-    output = proxy.wait_for(prefix, TIMEOUT)
-    return next(line for line in output.splitlines() if prefix in line)
-
-
-@pytest.fixture
-def ws_upstream() -> Iterator[Callable[..., WsUpstream]]:
-    """`ws_upstream(compression=True) -> WsUpstream`, stopped at teardown."""
-    started: list[WsUpstream] = []
-
-    def start(compression: bool = True) -> WsUpstream:
-        server = WsUpstream(compression)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture
@@ -101,7 +39,7 @@ def docs(ws_upstream) -> WsUpstream:
 
 @pytest.fixture
 def proxy(start_proxy, web, docs):
-    return start_proxy(mfe_config(web.port, docs.port))
+    return start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
 
 
 @pytest.mark.parametrize(
@@ -204,7 +142,7 @@ def test_the_client_sees_the_apps_close_code_and_reason(proxy, docs):
 )
 def test_permessage_deflate(start_proxy, ws_upstream, client_offers, app_accepts, negotiated):
     web, docs = ws_upstream(), ws_upstream(compression=app_accepts)
-    proxy = start_proxy(mfe_config(web.port, docs.port))
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     compressible = "abc" * 10_000
     with ws_connect(proxy, DOCS_HMR, compression="deflate" if client_offers else None) as ws:
         echo_all(ws, [compressible, b"\x00" * 5000])
@@ -304,7 +242,7 @@ def test_only_the_last_messages_stay_in_the_flow(
     # The retained list lives inside the proxy: a probe addon loaded after the real one reports it.
     probe = tmp_path / "retained_probe.py"
     probe.write_text(RETAINED_PROBE)
-    proxy = start_proxy(mfe_config(web.port, docs.port), "-s", str(probe), *options)
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW), "-s", str(probe), *options)
     messages = [f"msg-{i:03d}" for i in range(pairs)]
     with ws_connect(proxy, DOCS_HMR) as ws:
         # In lockstep, so the flow holds msg-000 (client), msg-000 (app), msg-001 (client), ... in order.
@@ -316,7 +254,7 @@ def test_only_the_last_messages_stay_in_the_flow(
 
 def test_an_upgrade_to_a_down_app_gets_a_502_response(start_proxy, web):
     down_port = free_port()
-    proxy = start_proxy(mfe_config(web.port, down_port))
+    proxy = start_proxy(two_apps(web.port, down_port, docs_paths=DOCS_AND_BELOW))
     # A raw upgrade request: the answer must be a complete HTTP response, not a hang or a reset.
     with socket.create_connection(("127.0.0.1", proxy.port), timeout=TIMEOUT) as sock:
         sock.sendall(

@@ -8,8 +8,8 @@ import time
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from e2e.test_websocket import DOCS_HMR, HMR, TIMEOUT, closed_line, mfe_config, opened_id, ws_connect
-from e2e.test_websocket import ws_upstream as ws_upstream  # the fixture, for this module's tests
+from e2e.harness import DOCS_HMR, HMR, TIMEOUT, closed_line, opened_id, ws_connect
+from helpers import DOCS_AND_BELOW, two_apps
 
 
 @pytest.fixture
@@ -19,7 +19,9 @@ def apps(ws_upstream):
 
 def test_idle_connection_is_closed_with_1001_both_ways(start_proxy, apps):
     web, docs = apps
-    proxy = start_proxy(mfe_config(web.port, docs.port), "--set", "mfe_ws_idle_timeout=1")
+    proxy = start_proxy(
+        two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW), "--set", "mfe_ws_idle_timeout=1"
+    )
     with ws_connect(proxy, DOCS_HMR) as idle, ws_connect(proxy, HMR) as busy:
         idle_id = opened_id(proxy, "docs", DOCS_HMR, docs)
         idle.send("one")
@@ -47,7 +49,9 @@ def test_idle_connection_is_closed_with_1001_both_ways(start_proxy, apps):
 
 def test_upgrades_beyond_the_limit_get_503(start_proxy, apps):
     web, docs = apps
-    proxy = start_proxy(mfe_config(web.port, docs.port), "--set", "mfe_ws_max_connections=2")
+    proxy = start_proxy(
+        two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW), "--set", "mfe_ws_max_connections=2"
+    )
     with ws_connect(proxy, HMR) as first, ws_connect(proxy, DOCS_HMR) as second:
         opened_id(proxy, "docs", DOCS_HMR, docs)
         with pytest.raises(InvalidStatus) as refused:
@@ -72,7 +76,9 @@ def test_upgrades_beyond_the_limit_get_503(start_proxy, apps):
 def test_plain_requests_are_not_counted_against_the_limit(start_proxy, apps, upstream):
     web_ws, docs = apps
     web = upstream("web")
-    proxy = start_proxy(mfe_config(web.port, docs.port), "--set", "mfe_ws_max_connections=0")
+    proxy = start_proxy(
+        two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW), "--set", "mfe_ws_max_connections=0"
+    )
     assert proxy.get("/page").status == 200
     with pytest.raises(InvalidStatus) as refused:
         ws_connect(proxy, DOCS_HMR)
@@ -94,7 +100,12 @@ def test_bad_limits_stop_start_up(start_proxy, apps, option, value, message):
     # mitmproxy on its own would drop the addon over a value it cannot convert and go on as a plain
     # proxy on every interface; the addon stops start-up instead.
     web, docs = apps
-    proxy = start_proxy(mfe_config(web.port, docs.port), "--set", f"{option}={value}", expect_ready=False)
+    proxy = start_proxy(
+        two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW),
+        "--set",
+        f"{option}={value}",
+        expect_ready=False,
+    )
     code, output = proxy.wait_exit()
     assert code == 1
     assert f"mfe-proxy cannot start: {message}" in output
@@ -106,7 +117,7 @@ def test_a_quiet_websocket_outlives_tcp_timeout(start_proxy, apps, upstream):
     # mfe_ws_idle_timeout, so a quiet HMR socket is not cut in the middle of a session.
     _, docs = apps
     web = upstream("web")
-    proxy = start_proxy(mfe_config(web.port, docs.port), "--set", "tcp_timeout=1")
+    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW), "--set", "tcp_timeout=1")
     with ws_connect(proxy, DOCS_HMR) as ws:
         connection = proxy.connection()
         connection.request("GET", "/page")

@@ -2,8 +2,9 @@
 unknown keys, bad, duplicate and overlapping paths, bad hosts and ports, no or several default
 applications, empty files, binary garbage and wrong encodings. Each is loaded from a file on disk and
 must raise `ConfigError` (nothing else) whose message names the file, the field (or the line and
-column of a syntax error) and what is wrong. A few, one per family, go through a real mitmdump:
-start-up stops with exit code 1 and the same message, and no traceback."""
+column of a syntax error) and what is wrong. A few, one per family, go through a real mitmdump
+(tests/e2e/test_malformed_config.py): start-up stops with exit code 1 and the same message, and no
+traceback."""
 
 import json
 from pathlib import Path
@@ -12,7 +13,6 @@ from typing import NamedTuple
 import pytest
 import yaml
 
-from conftest import READY
 from mfe_proxy.config import load_config
 from mfe_proxy.errors import ConfigError
 
@@ -891,34 +891,3 @@ def test_malformed_config_is_one_clear_config_error(tmp_path, case):
     assert message == f"{path}: {line}"
     assert "Traceback" not in message
     message.encode("utf-8")  # printable, whatever the file held
-
-
-# -- through a real mitmdump -------------------------------------------------------------------------
-
-E2E = [
-    "json-missing-comma",
-    "yaml-tab-indentation",
-    "proxy-port-string",
-    "unknown-development-key",
-    "paths-overlap",
-    "local-ipv4-five-parts",
-    "several-default-applications",
-    "latin1-yaml",
-    "lone-surrogate-in-name",
-]
-E2E_CASES = [case for case in CASES if case.id in E2E]
-
-
-@pytest.mark.parametrize("case", E2E_CASES, ids=[case.id for case in E2E_CASES])
-def test_malformed_config_stops_the_proxy_cleanly(start_proxy, tmp_path, case):
-    config_dir = tmp_path / "site"
-    config_dir.mkdir()
-    path = case.write(config_dir)
-    proxy = start_proxy(None, "--set", f"mfe_config={path}", expect_ready=False)
-    returncode, output = proxy.wait_exit()
-    assert returncode == 1, output
-    assert "Traceback" not in output, output
-    assert READY not in output
-    expected = f"{path}: {case.where}: " if case.where else f"{path}: "
-    assert expected in output, output
-    assert case.fragment in output, output

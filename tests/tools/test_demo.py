@@ -16,12 +16,9 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from conftest import free_port
-from mfe_proxy.config import parse_config
+from helpers import ROOT, busy_port, free_port, load
 from mfe_tools.demo import app_ready_line, base_path
 from mfe_tools.processes import Child, pythonpath_env
-
-ROOT = Path(__file__).parent.parent
 
 
 def get(port: int, target: str, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -66,18 +63,15 @@ def docs_app(children: list[Child]) -> tuple[int, Child]:
 
 
 def test_base_path_is_the_static_prefix_of_the_first_pattern():
-    config = parse_config(
-        json.dumps(
-            {
-                "applications": {
-                    "web": {},
-                    "docs": {"routing": [{"paths": ["/docs/:path*", "/help"]}]},
-                    "api": {"routing": [{"paths": ["/api/v1/:path+"]}]},
-                    "lang": {"routing": [{"paths": ["/:lang(en|fr)/blog"]}]},
-                }
+    config = load(
+        {
+            "applications": {
+                "web": {},
+                "docs": {"routing": [{"paths": ["/docs/:path*", "/help"]}]},
+                "api": {"routing": [{"paths": ["/api/v1/:path+"]}]},
+                "lang": {"routing": [{"paths": ["/:lang(en|fr)/blog"]}]},
             }
-        ).encode(),
-        "microfrontends.json",
+        }
     )
     bases = {name: base_path(app) for name, app in config.applications.items()}
     assert bases == {"web": "", "docs": "/docs", "api": "/api/v1", "lang": ""}
@@ -172,9 +166,7 @@ def run_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_run_refuses_a_busy_port_before_starting_anything(tmp_path):
     config_file, ports, _ = three_apps(tmp_path)
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", ports["docs"]))
-        holder.listen()
+    with busy_port(ports["docs"]):
         result = run_demo(tmp_path, "--config", str(config_file))
     assert result.returncode == 1
     assert result.stdout == ""

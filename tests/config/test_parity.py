@@ -1,11 +1,10 @@
 """Configs that Vercel's proxy runs start here, and configs it refuses are refused with its rule, or start
 with a warning carrying its reason when this proxy can serve them (docs/REFERENCE-BEHAVIOUR.md)."""
 
-import json
-
 import pytest
 import yaml
 
+from helpers import load
 from mfe_proxy.config import parse_config
 from mfe_proxy.errors import ConfigError
 from mfe_proxy.router import Router
@@ -23,10 +22,6 @@ def site(*children: tuple[str, dict], web: dict | None = None, **top: object) ->
 
 def routed(name: str, *paths: str, **extra: object) -> tuple[str, dict]:
     return name, {"routing": [{"paths": list(paths)}], **extra}
-
-
-def load(document: dict, file: str = "microfrontends.json"):
-    return parse_config(json.dumps(document).encode(), file)
 
 
 # (id, config, file name, where the one warning points, fragments of it)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
+from helpers import ROOT
+
 TOOLS = ("bash", "dirname", "sha256sum", "cut", "cat", "find", "sort", "rm", "printf")
 PYENV_SHIM = """#!/bin/sh
 echo "pyenv: $(basename "$0"): command not found" >&2
