@@ -16,6 +16,8 @@ from mfe_proxy.model import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "addon" / "mfe_router.py"
+# Every valid config the suite has loaded so far, by its document (tests/conftest.py records them).
+SUITE_CONFIGS: dict[str, Config] = {}
 
 # -- ports -------------------------------------------------------------------------------------------
 

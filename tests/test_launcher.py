@@ -14,8 +14,9 @@ from mitmproxy.master import Master
 from mitmproxy.proxy.layers.http import _hooks as http_hooks
 from mitmproxy.test import tflow
 
-import mfe_launcher
-from mfe_launcher import ADDON, launcher_options, split_arguments, without_addon
+from mfe_proxy import launcher
+from mfe_proxy.cli import ADDON, split_arguments, without_addon
+from mfe_proxy.launcher import launcher_options
 from mfe_proxy.mitmproxy_internals import CachingAddonManager
 
 # -- arguments -----------------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ def test_task_factory_drops_uvlooop_s_eager_start_none():
         seen.append(kwargs)
         return "task"
 
-    create: Callable = mfe_launcher._accepting(factory)
+    create: Callable = launcher._accepting(factory)
     assert create(None, None, context=None, eager_start=None) == "task"
     create(None, None, name="x", eager_start=True)
     assert seen == [{"context": None}, {"name": "x", "eager_start": True}]
@@ -267,7 +268,7 @@ def test_uvloop_runs_mitmproxys_eager_tasks(default_policy):
     """mitmproxy installs Python's eager task factory in its master; on uvloop 0.23 with Python 3.13
     that failed on every task until the launcher's loop adapted the factory."""
     uvloop = pytest.importorskip("uvloop")
-    assert mfe_launcher.use_uvloop()
+    assert launcher.use_uvloop()
 
     async def scenario() -> tuple[type, list[str]]:
         loop = asyncio.get_running_loop()

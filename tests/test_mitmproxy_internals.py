@@ -47,7 +47,7 @@ class _Elsewhere:
 def test_a_change_is_named_with_the_mitmproxy_version(monkeypatch, module, name, replacement, described):
     monkeypatch.setattr(module, name, replacement)
     if name == "Fragmentizer":
-        monkeypatch.setattr(mitmproxy_internals, "_ClosingFragmentizer", _Elsewhere)
+        monkeypatch.setattr(mitmproxy_internals.websockets, "_ClosingFragmentizer", _Elsewhere)
     changed = problems()
     assert any(described in problem for problem in changed), changed
     with pytest.raises(InternalsChanged) as raised:
@@ -70,7 +70,7 @@ def test_the_proxy_does_not_start_when_something_changed(monkeypatch, caplog):
     asyncio.run(main())
     assert "mfe-proxy cannot start: mfe-proxy was tested with mitmproxy" in caplog.text
     # Nothing of mitmproxy was changed on the strength of a check that failed.
-    assert websocket_layer.Fragmentizer is mitmproxy_internals._ORIGINAL_FRAGMENTIZER
+    assert websocket_layer.Fragmentizer is mitmproxy_internals.websockets._ORIGINAL_FRAGMENTIZER
 
 
 def test_a_real_mitmdump_with_a_changed_mitmproxy_stops_saying_what_changed(tmp_path, mitmproxy_confdir):

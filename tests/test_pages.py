@@ -391,6 +391,7 @@ def _other_html_pages(value: str) -> list[Page]:
     return [
         application_not_local(_application(value), [value, "web"], value, f"/{value}", True),
         pages.host_not_allowed(value, True),
+        pages.endpoint_index({f"/.well-known/{value}": value}, True),
     ]
 
 
@@ -412,7 +413,7 @@ TEXT_PAGES: dict[str, Callable[[str], Page]] = {
     "origin_not_allowed": lambda value: pages.origin_not_allowed(value),
     "too_many_websockets": lambda value: pages.too_many_websockets(len(value)),
 }
-HTML_PAGES = {"application_down", "application_not_local", "host_not_allowed"}
+HTML_PAGES = {"application_down", "application_not_local", "host_not_allowed", "endpoint_index"}
 JSON_PAGES = {"routing_table"}
 
 

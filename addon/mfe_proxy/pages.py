@@ -77,6 +77,15 @@ def routing_table(targets: Mapping[str, Origin]) -> Page:
     return Page(200, JSON, json.dumps(table, indent=2).encode() + b"\n")
 
 
+def endpoint_index(endpoints: Mapping[str, str], wants_html: bool) -> Page:
+    """What the proxy answers itself, at /.well-known/mfe-proxy/: each path and what it gives."""
+    lines = [
+        "mfe-proxy answers these itself (GET and HEAD):",
+        *(f"{path}: {what}" for path, what in endpoints.items()),
+    ]
+    return _page(200, "mfe-proxy's endpoints", lines, wants_html)
+
+
 STATUS_ENDPOINT = "/.well-known/mfe-proxy/status"
 
 # Polls the status endpoint and reloads the page once it says the application is reachable. Its values

@@ -25,6 +25,14 @@ from mfe_proxy.paths.index import PatternIndex
 
 ROUTING_ENDPOINT = "/.well-known/vercel/microfrontends/routing"
 PROXY_ENDPOINT_PREFIX = "/.well-known/mfe-proxy/"
+# The proxy's own endpoints: the paths the router answers with `Endpoint`, and what each is.
+ENDPOINTS = {
+    ROUTING_ENDPOINT: "where each application is served from, as Vercel's proxy answers (JSON)",
+    PROXY_ENDPOINT_PREFIX: "this list",
+    PROXY_ENDPOINT_PREFIX
+    + "status": "every application: where it runs, whether it answers, its counters (JSON)",
+    PROXY_ENDPOINT_PREFIX + "metrics": "the same counters in Prometheus' text format",
+}
 FLAG_PARAMETER = "vercel-mfe-flag-value"
 FLAG_HEADER = "x-vercel-mfe-flag-value"
 ZONE_HEADER = "x-vercel-mfe-zone"

@@ -238,6 +238,12 @@ def _positive(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    if not text.isdecimal() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a port number (1 to 65535)")
+    return int(text)
+
+
 def _base(text: str) -> str:
     if text and (not text.startswith("/") or text.endswith("/")):
         raise argparse.ArgumentTypeError(f"{text!r}: expected '' or a path like /docs (no trailing slash)")
@@ -307,17 +313,21 @@ def start_app(application: Application, links: Sequence[tuple[str, str]], *, ech
     )
 
 
-def proxy_command(config_file: Path, extra: Sequence[str] = ()) -> list[str]:
+def proxy_command(config_file: Path, extra: Sequence[str] = (), *, launcher: bool) -> list[str]:
+    """The proxy as `mfe-proxy` runs it (`launcher`), or as the plain `mitmdump -s` script."""
+    options = ["--set", f"mfe_config={config_file}", *extra]
+    if launcher:
+        return [sys.executable, "-O", "-m", "mfe_proxy", *options]
     mitmdump = Path(sys.executable).parent / "mitmdump"
     if not mitmdump.exists():
         raise DemoError(f"{mitmdump} not found; run scripts/bootstrap to install mitmproxy")
     if not ADDON_SCRIPT.exists():
         raise DemoError(f"the addon {ADDON_SCRIPT} is missing")
-    return [str(mitmdump), "-s", str(ADDON_SCRIPT), "--set", f"mfe_config={config_file}", *extra]
+    return [str(mitmdump), "-s", str(ADDON_SCRIPT), *options]
 
 
-def start_proxy(config_file: Path, extra: Sequence[str] = (), *, echo: bool) -> Child:
-    argv = proxy_command(config_file, extra)
+def start_proxy(config_file: Path, extra: Sequence[str] = (), *, echo: bool, launcher: bool) -> Child:
+    argv = proxy_command(config_file, extra, launcher=launcher)
     return Child("the proxy", argv, env=pythonpath_env(), echo=echo, own_group=True)
 
 
@@ -394,15 +404,17 @@ def run_demo(args: argparse.Namespace) -> int:
     try:
         config_file = Path(args.config).resolve()
         config = load_config(config_file)
+        proxy_port = args.port or config.proxy_port
         applications = list(config.applications.values())
-        check_startable(applications, config.proxy_port, config_file)
+        check_startable(applications, proxy_port, config_file)
         links = [(app.name, base_path(app)) for app in applications]
         for application in applications:
             children.append(start_app(application, links, echo=True))
         wait_apps(children, applications, APP_START_TIMEOUT)
-        children.append(start_proxy(config_file, echo=True))
+        extra = ["--set", f"listen_port={args.port}"] if args.port else []
+        children.append(start_proxy(config_file, extra, echo=True, launcher=True))
         children[-1].wait_for(PROXY_READY, PROXY_START_TIMEOUT)
-        print("\n".join(_urls(applications, config.proxy_port)), flush=True)
+        print("\n".join(_urls(applications, proxy_port)), flush=True)
         while not (gone := [child for child in children if child.returncode is not None]):
             time.sleep(0.2)
         raise DemoError(f"{gone[0].label} exited with status {gone[0].returncode}; stopping the demo")
@@ -435,7 +447,15 @@ def _parser() -> argparse.ArgumentParser:
     app.set_defaults(run=run_app)
 
     run = commands.add_parser("run", help="start a demo app per application, and the proxy")
-    run.add_argument("--config", default="configs/microfrontends.json", help="the microfrontends config")
+    run.add_argument(
+        "--config",
+        default=str(ROOT / "configs" / "microfrontends.json"),
+        help="the microfrontends config (relative to the current folder); default: the repository's "
+        "configs/microfrontends.json",
+    )
+    run.add_argument(
+        "--port", type=_port, default=0, help="the proxy's port; default: the config's localProxyPort"
+    )
     run.set_defaults(run=run_demo)
     return parser
 

@@ -239,7 +239,8 @@ def run(report: Report, directory: Path, children: list[Child]) -> None:
         wait_apps(children, running, APP_START_TIMEOUT)
         # A confdir of its own: mitmproxy writes its CA there, not into the user's home.
         confdir = directory / "mitmproxy"
-        children.append(start_proxy(config_file, ["--set", f"confdir={confdir}"], echo=False))
+        # The plain `mitmdump -s` form, as CI scripts run it; the demo runs the launcher.
+        children.append(start_proxy(config_file, ["--set", f"confdir={confdir}"], echo=False, launcher=False))
         children[-1].wait_for(lambda: routes(proxy_port), PROXY_START_TIMEOUT)
 
     if not report.check("start", start):

@@ -34,6 +34,12 @@ class Proxy:
     async def responseheaders(self, flow: http.HTTPFlow) -> None:
         await self._trigger(http_layer.HttpResponseHeadersHook(flow))
 
+    async def response(self, flow: http.HTTPFlow) -> None:
+        await self._trigger(http_layer.HttpResponseHook(flow))
+
+    async def error(self, flow: http.HTTPFlow) -> None:
+        await self._trigger(http_layer.HttpErrorHook(flow))
+
     async def websocket_start(self, flow: http.HTTPFlow) -> None:
         await self._trigger(websocket_layer.WebsocketStartHook(flow))
 
@@ -74,8 +80,9 @@ def request_flow(path: str, **headers: str) -> http.HTTPFlow:
     return flow
 
 
-def run(tmp_path, document: dict, scenario, local_apps: str = "", keep_messages: int = 100):
-    """Run `scenario(addon)` (a coroutine function) with the addon configured for `document`."""
+def run(tmp_path, document: dict, scenario, local_apps: str = "", keep_messages: int = 100, **options):
+    """Run `scenario(addon)` (a coroutine function) with the addon configured for `document` and
+    `options`."""
     path = tmp_path / "microfrontends.json"
     path.write_text(json.dumps(document))
 
@@ -83,7 +90,9 @@ def run(tmp_path, document: dict, scenario, local_apps: str = "", keep_messages:
         loaded = addons.make()
         with taddons.context(*loaded) as tctx:
             for addon in loaded:
-                tctx.configure(addon, mfe_config=str(path), mfe_ws_keep_messages=str(keep_messages))
+                tctx.configure(
+                    addon, mfe_config=str(path), mfe_ws_keep_messages=str(keep_messages), **options
+                )
             runtime = runtime_of(loaded)
             runtime.use(startup.load(str(path), local_apps, tmp_path, os.environ))
             return await scenario(Proxy(tctx.master, runtime))

@@ -53,3 +53,25 @@ def test_status_counts_requests_routed_so_far(tmp_path, listening):
     assert 'mfe_proxy_requests_total{application="docs"} 2\n' in text
     assert 'mfe_proxy_requests_total{application="web"} 1\n' in text
     assert 'mfe_proxy_up{application="docs"} 1\n' in text
+
+
+@pytest.mark.parametrize(("accept", "content_type"), [("text/html", "text/html"), ("*/*", "text/plain")])
+def test_the_endpoint_index_lists_the_proxys_own_endpoints(tmp_path, listening, accept, content_type):
+    async def scenario(addon):
+        flow = request_flow("/.well-known/mfe-proxy/", accept=accept)
+        await addon.requestheaders(flow)
+        return flow
+
+    flow = run(tmp_path, config(listening, listening), scenario)
+    assert flow.response is not None
+    assert flow.response.status_code == 200
+    assert flow.response.headers["content-type"].startswith(content_type)
+    text = flow.response.get_text()
+    for path in (
+        "/.well-known/vercel/microfrontends/routing",
+        "/.well-known/mfe-proxy/status",
+        "/.well-known/mfe-proxy/metrics",
+    ):
+        assert path in text
+    assert "no endpoint" not in text
+    assert flow.comment == "proxy: endpoint index"

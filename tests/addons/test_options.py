@@ -33,7 +33,7 @@ def test_options_are_validated(tmp_path, listening, caplog):
             assert "mfe-proxy cannot start: mfe_ws_keep_messages must be 0 or more" in caplog.text
             configure(mfe_ws_keep_messages="many")
             assert "mfe_ws_keep_messages must be a whole number, not 'many'" in caplog.text
-            runtime.running = True
+            runtime.running = runtime.strict = True  # as Lifecycle.running sets them
             for option, value in (("mfe_ws_keep_messages", "-1"), ("mfe_keep_flows", "-2")):
                 with pytest.raises(exceptions.OptionsError, match=f"{option} must be"):
                     configure(**{option: value})

@@ -1,7 +1,8 @@
 """Fixtures of the end-to-end tests: proxies, stand-in dev servers and application processes, each
-stopped at teardown. `mitmproxy_confdir` is in tests/conftest.py, the rest of the harness in
-harness.py."""
+stopped at teardown; `engine` and `serve` for the tests shared by the proxy and the nginx export.
+`mitmproxy_confdir` is in tests/conftest.py, the rest of the harness in harness.py and engines.py."""
 
+import contextlib
 import json
 import ssl
 from collections.abc import Callable, Iterator
@@ -10,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from e2e.app_process import AppProcess
+from e2e.engines import ENGINES, NginxEngine
 from e2e.harness import (
+    LAUNCHER,
     LEAK_PROBE,
     READY,
     START_TIMEOUT,
+    Endpoint,
     ProxyProcess,
     Watched,
     explicit_port,
@@ -23,6 +27,17 @@ from e2e.harness import (
 from e2e.upstream import Upstream
 from e2e.ws_upstream import WsUpstream
 from helpers import free_port
+from mfe_proxy.config import parse_config
+from mfe_proxy.errors import ConfigError
+
+
+def write_config(path: Path, config: dict | str) -> None:
+    """Write `config` (a dict as JSON, a str as it is) to `path`. A valid one is loaded here too, which
+    records it for the nginx export's check of every config the suite uses (tests/conftest.py)."""
+    text = config if isinstance(config, str) else json.dumps(config, indent=2)
+    path.write_text(text)
+    with contextlib.suppress(ConfigError):
+        parse_config(text.encode(), str(path))
 
 
 @pytest.fixture
@@ -49,7 +64,7 @@ def start_proxy(tmp_path: Path, mitmproxy_confdir: Path) -> Iterator:
         command = proxy_command(tool, mitmproxy_confdir)
         if config is not None:
             config_file = directory / config_name
-            config_file.write_text(config if isinstance(config, str) else json.dumps(config, indent=2))
+            write_config(config_file, config)
             command += ["--set", f"mfe_config={config_file}"]
         port = explicit_port(args)
         if port is None and isinstance(config, dict):
@@ -59,6 +74,75 @@ def start_proxy(tmp_path: Path, mitmproxy_confdir: Path) -> Iterator:
             command += ["--set", f"listen_port={port}"]
         command += args
         proxy = spawn_proxy(command, cwd or directory, directory / "output.log", port)
+        started.append(proxy)
+        if expect_ready:
+            proxy.wait_for(READY, START_TIMEOUT)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.terminate()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """What serves the config in a shared test: the addon in mitmdump, or nginx with the export."""
+    return request.param
+
+
+@pytest.fixture
+def serve(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Endpoint]]:
+    """`serve(config) -> Endpoint`: `config` served by `engine`, stopped at teardown. With mitmproxy it
+    is `start_proxy(config)`, a `ProxyProcess`; with nginx, the export of the same file, `NginxEngine`."""
+    if engine == "mitmproxy":
+        yield request.getfixturevalue("start_proxy")
+        return
+    started: list[NginxEngine] = []
+
+    def start(config: dict) -> NginxEngine:
+        directory = tmp_path / f"nginx{len(started)}"
+        directory.mkdir()
+        config_file = directory / "microfrontends.json"
+        write_config(config_file, config)
+        server = NginxEngine(config_file)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.terminate()
+
+
+@pytest.fixture
+def launch(tmp_path: Path, mitmproxy_confdir: Path) -> Iterator:
+    """`launch(config, *args, port=None, expect_ready=True, command=None) -> ProxyProcess`: the launcher
+    as `python -O -m mfe_proxy` (what scripts/mfe-proxy runs), with `config` (a dict written
+    as JSON, or a str written as it is) as mfe_config. `port` is where it is expected to listen
+    (default: the config's localProxyPort)."""
+    started: list[ProxyProcess] = []
+
+    def start(
+        config: dict | str,
+        *args: str,
+        port: int | None = None,
+        expect_ready: bool = True,
+        command: list[str] | None = None,
+    ) -> ProxyProcess:
+        directory = tmp_path / f"launch{len(started)}"
+        directory.mkdir()
+        config_file = directory / "microfrontends.json"
+        write_config(config_file, config)
+        if port is None and isinstance(config, dict):
+            port = config.get("options", {}).get("localProxyPort")
+        argv = [
+            *(command or LAUNCHER),
+            "--set",
+            f"confdir={mitmproxy_confdir}",
+            "--set",
+            f"mfe_config={config_file}",
+            *args,
+        ]
+        proxy = spawn_proxy(argv, directory, directory / "output.log", port or 0)
         started.append(proxy)
         if expect_ready:
             proxy.wait_for(READY, START_TIMEOUT)

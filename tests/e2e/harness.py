@@ -28,6 +28,7 @@ DOCS_HMR = "/docs/_next/webpack-hmr"
 LOG_TIME = r"(?:\[[\d:.]+\] )?"  # mitmdump starts the lines it logs with the time
 PROBE_TIMEOUT = 30  # a proxy just out of a load test may take a while to get to the probe
 LEAK_PROBE = Path(__file__).parent / "leak_probe.py"
+LAUNCHER = [sys.executable, "-O", "-m", "mfe_proxy"]  # what scripts/mfe-proxy and `mfe-proxy` run
 
 # -- HTTP clients ----------------------------------------------------------------------------------
 
@@ -67,33 +68,14 @@ def received_headers(report: dict, name: str) -> list[str]:
 # -- proxy processes -------------------------------------------------------------------------------
 
 
-class ProxyProcess:
-    """One mitmdump/mitmweb process running the addon, with its combined stdout and stderr in a file: the
-    process helper's `Child`, plus the port it serves and an HTTP client for it. Failures to start or to
-    stop raise `ProcessError` with the whole output."""
+class Endpoint:
+    """What the end-to-end tests talk to, whatever serves it: the port on 127.0.0.1, and HTTP clients
+    for it. The proxy (`ProxyProcess`) and nginx serving the exported configuration (e2e/engines.py)
+    both are one."""
 
-    def __init__(self, child: Child, port: int) -> None:
-        self.child = child
-        self.process = child.process
-        self.pid = child.pid
+    def __init__(self, port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-
-    def output(self) -> str:
-        return self.child.output()
-
-    def wait_for(self, text: str, timeout: float = 10) -> str:
-        """Wait until the output contains `text`; return the whole output."""
-        return self.child.wait_for(text, timeout)
-
-    def wait_exit(self, timeout: float = START_TIMEOUT) -> tuple[int, str]:
-        """For a proxy expected to exit on its own (a start-up error): its return code and output."""
-        return self.child.wait_exit(timeout), self.output()
-
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> tuple[int, str]:
-        """Send `sig` and wait for the exit; return the return code and the whole output."""
-        self.process.send_signal(sig)
-        return self.wait_exit(timeout)
 
     def connection(self, timeout: float = 10) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -115,6 +97,34 @@ class ProxyProcess:
     def get(self, target: str, headers: dict[str, str] | None = None) -> Response:
         return self.request("GET", target, headers)
 
+
+class ProxyProcess(Endpoint):
+    """One mitmdump/mitmweb process running the addon, with its combined stdout and stderr in a file: the
+    process helper's `Child`, plus the port it serves and an HTTP client for it. Failures to start or to
+    stop raise `ProcessError` with the whole output."""
+
+    def __init__(self, child: Child, port: int) -> None:
+        super().__init__(port)
+        self.child = child
+        self.process = child.process
+        self.pid = child.pid
+
+    def output(self) -> str:
+        return self.child.output()
+
+    def wait_for(self, text: str, timeout: float = 10) -> str:
+        """Wait until the output contains `text`; return the whole output."""
+        return self.child.wait_for(text, timeout)
+
+    def wait_exit(self, timeout: float = START_TIMEOUT) -> tuple[int, str]:
+        """For a proxy expected to exit on its own (a start-up error): its return code and output."""
+        return self.child.wait_exit(timeout), self.output()
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> tuple[int, str]:
+        """Send `sig` and wait for the exit; return the return code and the whole output."""
+        self.process.send_signal(sig)
+        return self.wait_exit(timeout)
+
     def terminate(self) -> None:
         """Teardown: SIGINT, then SIGKILL if the process is still there after 5 s."""
         self.child.stop(signal.SIGINT, grace=5)
@@ -126,7 +136,7 @@ def proxy_command(tool: str, confdir: Path) -> list[str]:
     that the whole suite can run the recommended way."""
     program = [str(Path(sys.executable).parent / tool)]
     if tool == "mitmdump" and os.environ.get("MFE_TEST_LAUNCHER") == "1":
-        program = [sys.executable, "-O", str(ADDON.with_name("mfe_launcher.py"))]
+        program = LAUNCHER
     return [*program, "-s", str(ADDON), "--set", f"confdir={confdir}"]
 
 

@@ -7,62 +7,19 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
 
-from e2e.harness import READY, START_TIMEOUT, ProxyProcess, spawn_proxy, web_api
+from e2e.harness import LAUNCHER, READY, START_TIMEOUT, ProxyProcess, web_api
 from e2e.ws_upstream import WsUpstream
 from helpers import ROOT, busy_port, free_port, local, two_apps
 
-LAUNCHER = ROOT / "addon" / "mfe_launcher.py"
 WRAPPER = ROOT / "scripts" / "mfe-proxy"
 TIMEOUT = 10
 MITMPROXY_DEFAULT_PORT = 8080
-
-
-@pytest.fixture
-def launch(tmp_path: Path, mitmproxy_confdir: Path) -> Iterator:
-    """`launch(config, *args, port=None, expect_ready=True, command=None) -> ProxyProcess`: the launcher
-    as `python -O addon/mfe_launcher.py` (what scripts/mfe-proxy runs), with `config` (a dict written
-    as JSON, or a str written as it is) as mfe_config. `port` is where it is expected to listen
-    (default: the config's localProxyPort)."""
-    started: list[ProxyProcess] = []
-
-    def start(
-        config: dict | str,
-        *args: str,
-        port: int | None = None,
-        expect_ready: bool = True,
-        command: list[str] | None = None,
-    ) -> ProxyProcess:
-        directory = tmp_path / f"launch{len(started)}"
-        directory.mkdir()
-        config_file = directory / "microfrontends.json"
-        config_file.write_text(config if isinstance(config, str) else json.dumps(config))
-        if port is None and isinstance(config, dict):
-            port = config.get("options", {}).get("localProxyPort")
-        argv = [
-            *(command or [sys.executable, "-O", str(LAUNCHER)]),
-            "--set",
-            f"confdir={mitmproxy_confdir}",
-            "--set",
-            f"mfe_config={config_file}",
-            *args,
-        ]
-        proxy = spawn_proxy(argv, directory, directory / "output.log", port or 0)
-        started.append(proxy)
-        if expect_ready:
-            proxy.wait_for(READY, START_TIMEOUT)
-        return proxy
-
-    yield start
-    for proxy in started:
-        proxy.terminate()
 
 
 def listening(pid: int) -> set[tuple[str, int]]:
@@ -149,24 +106,11 @@ def test_user_arguments_win_over_the_launchers(launch, upstream):
         pass
 
 
-def test_no_line_per_request_unless_asked_for(launch, upstream):
-    web, docs = upstream("web"), upstream("docs")
-    quiet = launch(two_apps(web, docs, proxy_port=free_port()))
-    talkative = launch(two_apps(web, docs, proxy_port=free_port()), "--set", "flow_detail=1")
-    for proxy in (quiet, talkative):
-        assert proxy.get("/docs/one-request").status == 200
-    talkative.wait_for("/docs/one-request", TIMEOUT)
-    assert "/docs/one-request" not in quiet.output()
-
-
 def test_the_wrapper_runs_the_launcher(launch, upstream):
     web, docs = upstream("web"), upstream("docs")
     proxy = launch(two_apps(web, docs, proxy_port=free_port()), command=[str(WRAPPER)])
     assert proxy.get("/docs/x").json()["app"] == "docs"
-    assert Path(f"/proc/{proxy.pid}/cmdline").read_bytes().split(b"\0")[1:3] == [
-        b"-O",
-        str(LAUNCHER).encode(),
-    ]
+    assert Path(f"/proc/{proxy.pid}/cmdline").read_bytes().split(b"\0")[1:4] == [b"-O", b"-m", b"mfe_proxy"]
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's memory maps")
@@ -233,7 +177,7 @@ def test_busy_port_stops_start_up(launch, upstream):
 
 def test_options_include_the_addons(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-O", str(LAUNCHER), "--options"],
+        [*LAUNCHER, "--options"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -253,3 +197,47 @@ def test_signals_end_it_cleanly(launch, upstream, stop_signal):
     assert returncode == 0, output
     assert "Traceback" not in output, output
     assert re.search(r"docs: 1 requests?\b", output), output
+
+
+# -- errors before anything listens ------------------------------------------------------------------
+
+
+def test_misspelled_option_stops_start_up_with_a_suggestion(launch, upstream):
+    web, docs = upstream("web"), upstream("docs")
+    proxy = launch(
+        two_apps(web, docs, proxy_port=free_port()), "--set", "mfe_confg=x.json", expect_ready=False
+    )
+    output = assert_start_failure(proxy, "unknown option mfe_confg (did you mean mfe_config?)")
+    assert "listening at" not in output
+
+
+def test_bad_option_value_stops_start_up_before_anything_listens(launch, upstream):
+    web, docs = upstream("web"), upstream("docs")
+    port = free_port()
+    proxy = launch(
+        two_apps(web, docs, proxy_port=port), "--set", "mfe_ws_keep_messages=lots", expect_ready=False
+    )
+    output = assert_start_failure(proxy, "mfe_ws_keep_messages must be a whole number, not 'lots'")
+    assert "listening at" not in output
+    assert "mitmdump:" not in output  # mfe-proxy's message, not an argument error of mitmdump's
+
+
+def test_busy_mitmweb_port_is_one_line(launch, upstream):
+    web, docs = upstream("web"), upstream("docs")
+    port = free_port()
+    with busy_port() as web_port:
+        proxy = launch(
+            two_apps(web, docs, proxy_port=port),
+            "--web",
+            "--set",
+            f"web_port={web_port}",
+            "--set",
+            "web_open_browser=false",
+            expect_ready=False,
+        )
+        output = assert_start_failure(proxy, f"127.0.0.1:{web_port}", "busy", "--set web_port=")
+    assert [line for line in output.splitlines() if line.strip()] == [
+        f"mitmweb cannot listen on 127.0.0.1:{web_port}: the port is busy; pick another with --set web_port=N"
+    ]
+    with socket.socket() as probe:  # the proxy's own port was never taken
+        probe.bind(("127.0.0.1", port))

@@ -1,6 +1,8 @@
 """Security through the real addon in a real mitmdump: loopback-only listening, DNS-rebinding protection
 (Host allow-list), WebSocket Origin checks, and requests that try to reach an upstream outside the config.
-Each refused request is checked to have reached no application."""
+Each refused request is checked to have reached no application. The Origin checks and the requests for
+another upstream run with each engine (nginx serving the export too); tests/nginx checks its Host
+allow-list."""
 
 import socket
 from pathlib import Path
@@ -153,9 +155,9 @@ def test_missing_duplicate_or_malformed_host_gets_400(start_proxy, apps, head):
         b"//evil.test/docs/x",
     ],
 )
-def test_targets_naming_a_host_stay_on_configured_upstreams(start_proxy, apps, target):
+def test_targets_naming_a_host_stay_on_configured_upstreams(serve, apps, target):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
+    proxy = serve(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     answer = raw(proxy.port, b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     if target.startswith(b"//"):
         # Repeated slashes are folded, as Vercel does, by a redirect to a path on the proxy's origin:
@@ -167,9 +169,9 @@ def test_targets_naming_a_host_stay_on_configured_upstreams(start_proxy, apps, t
     assert web.requests == docs.requests == []
 
 
-def test_connect_is_refused(start_proxy, apps):
+def test_connect_is_refused(serve, apps):
     web, docs = apps
-    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
+    proxy = serve(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     answer = raw(proxy.port, f"CONNECT 127.0.0.1:{docs.port} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
     assert status_of(answer) >= 400
     assert web.requests == docs.requests == []
@@ -220,14 +222,16 @@ def ws_apps():
         (None, True),
         ("http://localhost:3024", True),
         ("http://docs.localhost:3024", True),
+        ("https://app.localhost", True),
+        ("http://127.0.0.1", True),
         ("https://evil.test", False),
         ("http://localhost.evil.test", False),
         ("null", False),
     ],
 )
-def test_websocket_origin(start_proxy, ws_apps, origin, allowed):
+def test_websocket_origin(serve, ws_apps, origin, allowed):
     web, docs = ws_apps
-    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
+    proxy = serve(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     headers = {"Origin": origin} if origin else {}
     if allowed:
         with ws_connect(proxy, DOCS_HMR, origin=origin) as ws:

@@ -107,6 +107,7 @@ def test_options_are_listed():
         "mfe_config": "''",
         "mfe_keep_flows": "'5000'",
         "mfe_local_apps": "''",
+        "mfe_request_log": "true",
         "mfe_ws_idle_timeout": "'0'",
         "mfe_ws_keep_messages": "'100'",
         "mfe_ws_max_connections": "'1000'",
@@ -159,6 +160,13 @@ def test_config_found_in_the_working_directory(start_proxy, upstream, tmp_path):
     (site / "microfrontends.jsonc").write_text("// found without mfe_config\n" + document[:-1] + ",}\n")
     proxy = start_proxy(None, cwd=site)
     assert proxy.get("/x").json()["app"] == "web"
+
+
+def test_misspelled_option_stops_start_up_with_a_suggestion(start_proxy, upstream):
+    web = upstream("web")
+    document = {"applications": {"web": {"development": {"local": local(web)}}}}
+    proxy = start_proxy(document, "--set", "mfe_confg=other.json", expect_ready=False)
+    assert_clean_failure(proxy, "unknown option mfe_confg (did you mean mfe_config?)")
 
 
 @pytest.mark.parametrize("given_by", ["listen_port", "localProxyPort"])

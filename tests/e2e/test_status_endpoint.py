@@ -110,3 +110,13 @@ def test_endpoints_are_never_forwarded(start_proxy, upstream):
         assert response.status in (200, 404), target
     assert proxy.get(STATUS, {"Host": "evil.test"}).status == 403
     assert web.requests == docs.requests == []
+
+
+def test_the_endpoint_index_lists_the_proxys_endpoints(start_proxy, upstream):
+    web = upstream("web")
+    proxy = start_proxy(config(web.port, free_port()))
+    response = proxy.get("/.well-known/mfe-proxy/", {"Accept": "text/html"})
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    for path in (STATUS, METRICS, "/.well-known/vercel/microfrontends/routing"):
+        assert path in response.text, response.text

@@ -1,5 +1,6 @@
-"""WebSockets through the real addon in a real mitmdump: routing of upgrades, messages relayed unchanged,
-control frames, permessage-deflate, lifecycle log lines, the summary, the memory bound, a down app."""
+"""WebSockets through a real proxy: routing of upgrades, messages relayed unchanged, control frames,
+permessage-deflate and a down application with each engine (the addon in mitmdump, nginx serving the
+export); the addon's own lifecycle log lines, summary and memory bound."""
 
 import http.client
 import random
@@ -12,6 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
+from e2e.engines import MITMPROXY_ONLY
 from e2e.harness import DOCS_HMR, HMR, LOG_TIME, TIMEOUT, closed_line, opened_id, size, ws_connect
 from e2e.ws_upstream import APP_CLOSE_REASON, WsUpstream, push_message
 from helpers import DOCS_AND_BELOW, free_port, two_apps
@@ -38,8 +40,9 @@ def docs(ws_upstream) -> WsUpstream:
 
 
 @pytest.fixture
-def proxy(start_proxy, web, docs):
-    return start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
+def proxy(serve, web, docs):
+    """The two applications served by each engine."""
+    return serve(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
 
 
 @pytest.mark.parametrize(
@@ -140,9 +143,9 @@ def test_the_client_sees_the_apps_close_code_and_reason(proxy, docs):
     [(True, True, True), (False, True, False), (True, False, False)],
     ids=["both", "client-without", "app-without"],
 )
-def test_permessage_deflate(start_proxy, ws_upstream, client_offers, app_accepts, negotiated):
+def test_permessage_deflate(serve, ws_upstream, client_offers, app_accepts, negotiated):
     web, docs = ws_upstream(), ws_upstream(compression=app_accepts)
-    proxy = start_proxy(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
+    proxy = serve(two_apps(web.port, docs.port, docs_paths=DOCS_AND_BELOW))
     compressible = "abc" * 10_000
     with ws_connect(proxy, DOCS_HMR, compression="deflate" if client_offers else None) as ws:
         echo_all(ws, [compressible, b"\x00" * 5000])
@@ -153,6 +156,7 @@ def test_permessage_deflate(start_proxy, ws_upstream, client_offers, app_accepts
     assert client_extensions == connection.extensions
 
 
+@MITMPROXY_ONLY
 def test_log_lines_of_a_connection_the_client_closes(proxy, docs):
     sent = ["hello", "wörld", b"\x00\x01\x02", ""]
     with ws_connect(proxy, DOCS_HMR) as ws:
@@ -167,6 +171,7 @@ def test_log_lines_of_a_connection_the_client_closes(proxy, docs):
     )
 
 
+@MITMPROXY_ONLY
 def test_log_lines_of_a_connection_the_app_closes(proxy, docs):
     path = "/docs/close/4002?after=2"
     sent = ["ab", "€"]
@@ -183,6 +188,7 @@ def test_log_lines_of_a_connection_the_app_closes(proxy, docs):
     )
 
 
+@MITMPROXY_ONLY
 def test_summary_at_sigint_counts_connections_and_messages_per_app(proxy, web, docs):
     web_sent = [["one", b"\x01\x02"], ["three", "四"]]
     for messages in web_sent:
@@ -252,9 +258,9 @@ def test_only_the_last_messages_stay_in_the_flow(
     assert f"retained={retained} first={first} last={messages[-1]}" in output
 
 
-def test_an_upgrade_to_a_down_app_gets_a_502_response(start_proxy, web):
+def test_an_upgrade_to_a_down_app_gets_a_502_response(serve, web):
     down_port = free_port()
-    proxy = start_proxy(two_apps(web.port, down_port, docs_paths=DOCS_AND_BELOW))
+    proxy = serve(two_apps(web.port, down_port, docs_paths=DOCS_AND_BELOW))
     # A raw upgrade request: the answer must be a complete HTTP response, not a hang or a reset.
     with socket.create_connection(("127.0.0.1", proxy.port), timeout=TIMEOUT) as sock:
         sock.sendall(

@@ -1,5 +1,5 @@
 """A self-signed certificate for 127.0.0.1, for a stand-in deployment served over https (a fallback):
-the proxy under test is started with `ssl_insecure` to accept it."""
+the proxy under test is started with `ssl_insecure` to accept it; nginx is given its file to trust."""
 
 import datetime
 import ipaddress

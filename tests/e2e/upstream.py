@@ -44,6 +44,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
     # A stuck test must not leave a thread blocked on a socket forever.
     timeout = 30
+    # Dev servers (Node) set TCP_NODELAY, and so does this: a response's head and body go in two sends,
+    # and on a connection kept alive Nagle's algorithm would hold the body back until the head is
+    # acknowledged, which a delayed ACK puts off by 40 ms.
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()

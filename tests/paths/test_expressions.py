@@ -201,6 +201,10 @@ REJECTIONS = [
     ("/:x()", ['empty group "()"']),
     ("/:/x", ['":" with no parameter name', "position 1", '"\\\\:"']),
     ("/a*", ['"*" (position 2)', "does not follow a parameter", '"\\\\*"']),
+    # A glob's star: what path-to-regexp would write first, then the escape.
+    ("/docs/*", ['"*" (position 6)', 'for any path below it write "/docs/:path*", or escape it as "\\\\*"']),
+    ("/docs/**", ['write "/docs/:path*"']),
+    ("/docs/+", ['write "/docs/:path+"']),
     ("/a?", ['"?" (position 2)', "does not follow a parameter"]),
     ("/:a*+", ['"+" (position 4)']),
 ]

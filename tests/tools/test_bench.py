@@ -204,3 +204,12 @@ def test_the_gap_to_vercel_is_reported_when_it_ran():
     found = verdicts(results, {10: 1.0, 1000: 1.0})
     [verdict] = [verdict for target, verdict in found.items() if "Vercel" in target]
     assert verdict == ("0.900\u00d7", None)
+
+
+@pytest.mark.parametrize(("nginx_page", "met"), [(20.0, True), (50.0, False)])
+def test_the_exported_nginx_is_held_to_five_times_the_launchers_page_loads(nginx_page, met):
+    results = {"launcher": {"page": 200.0}, "nginx": {"page": nginx_page}}
+    found = verdicts(results, {10: 1.0, 1000: 1.0})
+    target = "exported nginx serves page loads > 5\u00d7 faster than the launcher"
+    assert found[target] == (f"{200.0 / nginx_page:.3f}\u00d7", met)
+    assert "|  | nginx serving mfe-proxy export nginx | " + f"{nginx_page:.1f} |" in report.table(results)

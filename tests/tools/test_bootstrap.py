@@ -25,7 +25,7 @@ def scratch(tmp_path: Path) -> dict:
     (repo / "scripts").mkdir(parents=True)
     shutil.copy(ROOT / "scripts" / "bootstrap", repo / "scripts" / "bootstrap")
     (repo / "pyproject.toml").write_text(
-        '[project]\nname = "scratch"\nversion = "0"\n[project.optional-dependencies]\ntest = []\n'
+        '[project]\nname = "scratch"\nversion = "0"\n[project.optional-dependencies]\ndemo = []\ntest = []\n'
         "[tool.setuptools]\npy-modules = []\n"
     )
     bin_dir = tmp_path / "bin"
@@ -40,9 +40,9 @@ def scratch(tmp_path: Path) -> dict:
     return {"repo": repo, "bin": bin_dir, "pyenv": pyenv, "env": env}
 
 
-def run(scratch: dict, **extra_env: str) -> subprocess.CompletedProcess[str]:
+def run(scratch: dict, *level: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", str(scratch["repo"] / "scripts" / "bootstrap")],
+        ["bash", str(scratch["repo"] / "scripts" / "bootstrap"), *level],
         env={**scratch["env"], **extra_env},
         capture_output=True,
         text=True,
@@ -115,6 +115,20 @@ def test_finds_pyenvs_interpreter_past_failing_shims_and_reruns_as_a_no_op(scrat
     assert changed.returncode == 0, changed.stderr
     assert "updating" in changed.stderr
     assert stamp.stat().st_mtime_ns != before
+
+    # Each level includes the ones before it: more is installed when asked for, never less.
+    more = run(scratch, "test")
+    assert (more.returncode, "updating" in more.stderr) == (0, True), more.stderr
+    assert stamp.read_text().split()[1] == "2"
+    for level in ("test", "demo", "run"):
+        again = run(scratch, level)
+        assert (again.returncode, again.stderr) == (0, ""), level
+
+
+def test_an_unknown_level_is_a_usage_error(scratch):
+    result = run(scratch, "everything")
+    assert result.returncode == 2
+    assert "usage: scripts/bootstrap [run|demo|test]" in result.stderr
 
 
 # -- scripts/browser: Debian's chromium for the waiting page's browser tests ---------------------------
@@ -237,12 +251,3 @@ def test_browser_install_failure_shows_apt_gets_message(browser_scratch):
     assert "E: Unable to locate package chromium" in result.stderr
     assert "apt-get could not install chromium" in result.stderr
     assert f"{browser_scratch['chromium']} is missing" in result.stderr
-
-
-def test_bootstrap_checks_the_browser_and_goes_on_without_it(scratch, browser_scratch):
-    shutil.copy(ROOT / "scripts" / "browser", scratch["repo"] / "scripts" / "browser")
-    result = run(scratch, MFE_CHROMIUM=str(browser_scratch["chromium"]), MFE_PYTHON="/nonexistent/python")
-    assert result.returncode == 1  # for the Python, not the browser
-    assert f"{browser_scratch['chromium']} is missing" in result.stderr
-    assert "continuing without chromium" in result.stderr
-    assert result.stderr.index("continuing without chromium") < result.stderr.index("MFE_PYTHON=")

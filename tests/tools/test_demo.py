@@ -186,11 +186,15 @@ def test_run_reports_a_config_error_in_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_scripts_demo_serves_through_the_proxy_and_stops_on_ctrl_c(tmp_path, children):
-    config_file, ports, proxy_port = three_apps(tmp_path)
+def test_scripts_demo_serves_through_the_launcher_and_stops_on_ctrl_c(tmp_path, children):
+    """From the config's folder, with a relative --config and a --port of its own: the proxy is the
+    launcher (one line per request, no forward proxy on *:8080)."""
+    config_file, ports, configured_port = three_apps(tmp_path)
+    proxy_port = free_port()
     demo = Child(
         "scripts/demo",
-        [str(ROOT / "scripts" / "demo"), "--config", str(config_file)],
+        [str(ROOT / "scripts" / "demo"), "--config", config_file.name, "--port", str(proxy_port)],
+        cwd=tmp_path,
         env={"HOME": str(tmp_path)},
     )
     children.append(demo)
@@ -201,6 +205,9 @@ def test_scripts_demo_serves_through_the_proxy_and_stops_on_ctrl_c(tmp_path, chi
     status, _, body = get(proxy_port, "/docs/intro")
     assert status == 200
     assert '<meta name="mfe-demo-app" content="docs">' in body
+    assert re.search(r"GET /docs/intro -> docs 200 in \d+ ms", demo.wait_for("GET /docs/intro -> ", 10))
+    assert "listening at *:" not in demo.output()
+    assert refuses_connections(configured_port)
 
     assert demo.stop(grace=20) == 0, demo.output()
     assert any(line.endswith("mfe-proxy summary:") for line in demo.output().splitlines())

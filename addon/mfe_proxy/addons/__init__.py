@@ -9,7 +9,8 @@ In the order mitmproxy calls them for each event:
 - `Forwarding`: routing, and sending each request on (`outgoing`) or answering it (`endpoints`);
 - `Streaming`: bodies of unknown length relayed as they come;
 - `Upstreams`: which upstreams answer, from mitmproxy's connections;
-- `FlowCap`: mitmweb's flow list bounded.
+- `FlowCap`: mitmweb's flow list bounded;
+- `RequestLog`: one line per request in the terminal.
 """
 
 from typing import Any
@@ -19,6 +20,8 @@ from mfe_proxy.addons.configuration import Configuration
 from mfe_proxy.addons.flowcap import FlowCap
 from mfe_proxy.addons.forwarding import Forwarding
 from mfe_proxy.addons.lifecycle import Lifecycle
+from mfe_proxy.addons.options import Option
+from mfe_proxy.addons.requestlog import RequestLog
 from mfe_proxy.addons.runtime import Runtime
 from mfe_proxy.addons.streaming import Streaming
 from mfe_proxy.addons.upstreams import Upstreams
@@ -38,4 +41,16 @@ def make() -> list[Any]:
         Streaming(),
         Upstreams(runtime),
         FlowCap(runtime),
+        RequestLog(),
     ]
+
+
+def declared_options() -> tuple[Option, ...]:
+    """Every option the addons declare, for `mfe-proxy --help`."""
+    return (
+        *Configuration.OPTIONS,
+        *Admission.OPTIONS,
+        *WebSockets.OPTIONS,
+        *FlowCap.OPTIONS,
+        *RequestLog.OPTIONS,
+    )

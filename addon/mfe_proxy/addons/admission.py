@@ -30,19 +30,23 @@ class Admission:
         self.runtime = runtime
         self.allowed_hosts = AllowedHosts()
 
-    def load(self, loader: Loader) -> None:
-        loader.add_option(
+    OPTIONS = (
+        options.Option(
             "mfe_allowed_hosts",
-            str,
             "",
             "Comma-separated host names the proxy answers for besides localhost, 127.0.0.1, [::1] and "
             "*.localhost ('*.example.test' for subdomains, '*' for any); other Host headers get 403 "
-            "and WebSocket upgrades from pages on other origins are refused (DNS rebinding protection).",
-        )
+            "and WebSocket upgrades from pages on other origins are refused (DNS rebinding "
+            "protection).",
+        ),
+    )
+
+    def load(self, loader: Loader) -> None:
+        options.declare(loader, self.OPTIONS)
 
     def configure(self, updated: set[str]) -> None:
         if "mfe_allowed_hosts" in updated:
-            with options.refusals(self.runtime.running):
+            with options.refusals(self.runtime.strict):
                 self.allowed_hosts = AllowedHosts.parse(ctx.options.mfe_allowed_hosts)
 
     def http_connect(self, flow: http.HTTPFlow) -> None:

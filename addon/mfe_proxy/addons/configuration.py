@@ -14,6 +14,7 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 
 from mfe_proxy import mitmproxy_internals, startup
+from mfe_proxy.addons import options
 from mfe_proxy.addons.runtime import Runtime
 from mfe_proxy.errors import MfeError
 from mfe_proxy.startup import Setup
@@ -39,21 +40,23 @@ class Configuration:
         # Held so that the tasks are not collected: the event loop keeps tasks weakly.
         self._tasks: list[asyncio.Task[None]] = []
 
-    def load(self, loader: Loader) -> None:
-        loader.add_option(
+    OPTIONS = (
+        options.Option(
             "mfe_config",
-            str,
             "",
             "The microfrontends config file (microfrontends.json, .jsonc, .yaml). "
             "Default: the first of those in the working directory.",
-        )
-        loader.add_option(
+        ),
+        options.Option(
             "mfe_local_apps",
-            str,
             "",
             "Comma-separated applications that run locally; the others go to their fallback. "
             "Default: all are local.",
-        )
+        ),
+    )
+
+    def load(self, loader: Loader) -> None:
+        options.declare(loader, self.OPTIONS)
         self._forgiving.enter_context(
             mitmproxy_internals.forgive_default_listener(
                 lambda: logger.info(
@@ -73,6 +76,12 @@ class Configuration:
                 raise exceptions.OptionsError(str(error)) from None
 
     def running(self) -> None:
+        # mitmproxy keeps options no addon declares aside without a word: a typo would go unnoticed.
+        names = ctx.options.keys()  # an OptManager is no mapping one can iterate over
+        typo = options.unknown(ctx.options.deferred, (name for name in names if name.startswith("mfe_")))
+        if typo is not None:
+            logger.error(f"mfe-proxy cannot start: {typo}")
+            return
         # At start-up the config is read here, where a bad one can stop mitmproxy cleanly.
         try:
             setup = self._load()
@@ -81,13 +90,13 @@ class Configuration:
             return
         for warning in setup.config.warnings:
             logger.warning(f"{setup.config.file}: {warning}")
-        options = startup.own_options(setup.config, setup.proxy_port, ctx.options.has_changed)
-        busy = _busy_port(options)
+        own = startup.own_options(setup.config, setup.proxy_port, ctx.options.has_changed)
+        busy = _busy_port(own)
         if busy is not None:
             logger.error(startup.busy_port_message(*busy, setup.config))
             return
-        self._own_port = {**self.own_options, **options}.get("listen_port")
-        ctx.options.update(**options)
+        self._own_port = {**self.own_options, **own}.get("listen_port")
+        ctx.options.update(**own)
         self._tasks = [asyncio.ensure_future(self._announce(setup)), asyncio.ensure_future(self._watch())]
 
     def done(self) -> None:
@@ -172,13 +181,13 @@ def _stamp(file: str) -> Stamp | None:
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
-def _busy_port(options: dict[str, Any]) -> tuple[str, int] | None:
+def _busy_port(own: dict[str, Any]) -> tuple[str, int] | None:
     """The address the proxy is about to listen on, if something else holds it already; checked
     before switching so that the message can say what to do. A user-given mode is left to mitmproxy."""
-    if "mode" not in options:
+    if "mode" not in own:
         return None
-    host = options.get("listen_host", ctx.options.listen_host) or "0.0.0.0"
-    port = options.get("listen_port", ctx.options.listen_port)
+    host = own.get("listen_host", ctx.options.listen_host) or "0.0.0.0"
+    port = own.get("listen_port", ctx.options.listen_port)
     server: Any = ctx.master.addons.get("proxyserver")
     if port is None or any(address[1] == port for address in server.listen_addrs()):
         return None  # mitmproxy's own listener holds it and frees it when the mode changes

@@ -7,14 +7,17 @@ import ipaddress
 from mitmproxy import http
 
 from mfe_proxy import pages, status
-from mfe_proxy.addons.flows import answer
+from mfe_proxy.addons.flows import answer, wants_html
 from mfe_proxy.addons.runtime import Runtime
+from mfe_proxy.router import ENDPOINTS
 from mfe_proxy.startup import Setup
 
 
 async def answer_endpoint(flow: http.HTTPFlow, name: str, setup: Setup, runtime: Runtime) -> None:
     if name == "routing":
         answer(flow, pages.routing_table(setup.targets()), "proxy: routing endpoint")
+    elif name == "":
+        answer(flow, pages.endpoint_index(ENDPOINTS, wants_html(flow)), "proxy: endpoint index")
     elif name in ("status", "metrics"):
         if not _is_loopback(flow.client_conn.peername[0]):
             answer(flow, pages.message(403, f"mfe-proxy answers its {name} endpoint only to this machine"))

@@ -19,18 +19,21 @@ class FlowCap:
         self.view: Any = None  # mitmweb's flow list; mitmdump has none
         self.finished: collections.deque[flow.Flow] = collections.deque()
 
-    def load(self, loader: Loader) -> None:
-        loader.add_option(
+    OPTIONS = (
+        options.Option(
             "mfe_keep_flows",
-            str,
             "5000",
             "Under mitmweb, how many finished flows stay in the flow list; the oldest are dropped so "
             "that an all-day session does not grow memory without bound. 0: keep all.",
-        )
+        ),
+    )
+
+    def load(self, loader: Loader) -> None:
+        options.declare(loader, self.OPTIONS)
 
     def configure(self, updated: set[str]) -> None:
         if "mfe_keep_flows" in updated:
-            with options.refusals(self.runtime.running):
+            with options.refusals(self.runtime.strict):
                 self.keep_flows = options.whole_number("mfe_keep_flows", "0 (keep all) or more")
 
     def running(self) -> None:

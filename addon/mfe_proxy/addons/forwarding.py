@@ -6,7 +6,7 @@ from mitmproxy import http
 from mfe_proxy import pages
 from mfe_proxy.addons.endpoints import answer_endpoint
 from mfe_proxy.addons.flows import answer, answer_unreachable, flow_mark, mark_proxy, wants_html
-from mfe_proxy.addons.outgoing import bring_back, forget_secret, send
+from mfe_proxy.addons.outgoing import bring_back, forget_secret, point_at, send
 from mfe_proxy.addons.runtime import Runtime
 from mfe_proxy.router import Endpoint, Forward, Redirect, Reject
 from mfe_proxy.startup import Setup
@@ -50,11 +50,13 @@ class Forwarding:
                 page = pages.application_down(
                     app, upstream, request.method, request.path, setup.config.file, wants_html(flow)
                 )
+                point_at(flow, upstream)
                 answer_unreachable(flow, page, decision)
                 return
         elif app.fallback is None:
             local = sorted(setup.local or ())
             page = pages.application_not_local(app, local, request.method, request.path, wants_html(flow))
+            point_at(flow, app.upstream)
             answer_unreachable(flow, page, decision)
             return
         fallback = app.fallback

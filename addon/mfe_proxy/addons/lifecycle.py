@@ -33,7 +33,7 @@ class Lifecycle:
         mitmproxy_internals.install()
 
     def running(self) -> None:
-        self.runtime.running = True
+        self.runtime.running = self.runtime.strict = True
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             # Where the loop cannot take signal handlers, mitmproxy's own stop the proxy as before.

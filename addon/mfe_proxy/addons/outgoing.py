@@ -33,10 +33,7 @@ def send(
     """Point the request at `origin` with the headers an application behind the proxy expects;
     `secret` is the protection bypass secret for a fallback, and the variable that holds it."""
     request = flow.request
-    # The data fields, not the properties: those would also rewrite the client's Host header.
-    request.data.scheme = origin.scheme.encode()
-    request.data.host = origin.host
-    request.data.port = origin.port
+    point_at(flow, origin)
     plain = origin.scheme == "http"
     # Over plain HTTP, Vercel's proxy sends the path as node-http-proxy cleans it up.
     target = decision.target or request.path
@@ -86,6 +83,16 @@ def send(
         placeholder = f"({variable}, set by mfe-proxy for flow {flow.id})"
         mitmproxy_internals.send_secret(request, BYPASS_HEADER, placeholder, value)
         flow.metadata["mfe"]["bypass"] = variable
+
+
+def point_at(flow: http.HTTPFlow, origin: Origin) -> None:
+    """The request's destination, which mitmdump's lines and mitmweb show: mitmproxy's reverse mode
+    starts every request at the default application."""
+    request = flow.request
+    # The data fields, not the properties: those would also rewrite the client's Host header.
+    request.data.scheme = origin.scheme.encode()
+    request.data.host = origin.host
+    request.data.port = origin.port
 
 
 def forget_secret(flow: http.HTTPFlow, flow_mark: FlowMark) -> None:

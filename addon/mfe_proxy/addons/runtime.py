@@ -29,7 +29,11 @@ class Runtime:
         self.health = Health()
         self.stats = Stats(())
         self.websockets: dict[str, LiveWebSocket] = {}  # by flow id
-        self.running = False  # mitmproxy's `running` has happened: option errors are refusals now
+        self.running = False  # mitmproxy's `running` has happened
+        # Bad option values are refused as mitmproxy refuses its own (the old value stays, or mitmproxy
+        # stops before it listens): once running, and from the start under the launcher. Otherwise they
+        # are logged, which stops a plain mitmdump cleanly.
+        self.strict = False
 
     def use(self, setup: Setup) -> None:
         self.stats.track(setup.config.applications)

@@ -32,30 +32,31 @@ class WebSockets:
         # Held so that the task is not collected: the event loop keeps tasks weakly.
         self._watching: asyncio.Task[None] | None = None
 
-    def load(self, loader: Loader) -> None:
-        loader.add_option(
+    OPTIONS = (
+        options.Option(
             "mfe_ws_keep_messages",
-            str,
             "100",
-            "How many of the latest messages of each WebSocket connection stay inspectable; "
-            "older ones are dropped so that endless HMR streams do not grow memory.",
-        )
-        loader.add_option(
+            "How many of the latest messages of each WebSocket connection stay inspectable; older "
+            "ones are dropped so that endless HMR streams do not grow memory.",
+        ),
+        options.Option(
             "mfe_ws_idle_timeout",
-            str,
             "0",
             "Close WebSocket connections (with 1001) after this many seconds without a message in "
             "either direction. 0: never.",
-        )
-        loader.add_option(
+        ),
+        options.Option(
             "mfe_ws_max_connections",
-            str,
             "1000",
             "How many WebSocket connections the proxy relays at once; further upgrades get 503.",
-        )
+        ),
+    )
+
+    def load(self, loader: Loader) -> None:
+        options.declare(loader, self.OPTIONS)
 
     def configure(self, updated: set[str]) -> None:
-        with options.refusals(self.runtime.running):
+        with options.refusals(self.runtime.strict):
             if "mfe_ws_keep_messages" in updated:
                 self.keep_messages = options.whole_number("mfe_ws_keep_messages", "0 or more")
             if "mfe_ws_idle_timeout" in updated:

@@ -1,8 +1,8 @@
 """Path patterns of `microfrontends.json` (`/docs/:path*`, `/:lang(en|fr)/docs`), matched as Vercel
 matches them:
 
-- `expressions`: path-to-regexp v6 expressions compiled to Python regexes (`compile_pattern`), with
-  Vercel's validation;
+- `tokens`: path-to-regexp v6's lexer and parser, and Vercel's validation of an expression;
+- `expressions`: an expression compiled to a Python regex (`compile_pattern`);
 - `jsregex`: a parameter's own regex, which is JavaScript, read with JavaScript's meaning;
 - `tree`: the syntax tree both build, and its Python source;
 - `overlap`: whether two patterns match a common pathname (for the config's validation);

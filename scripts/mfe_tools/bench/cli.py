@@ -1,10 +1,11 @@
 """The benchmark: what the proxy costs, measured in one run against direct requests and bare mitmdump.
 
-    scripts/bench [--write] [--duration SECONDS] [--no-vercel]
+    scripts/bench [--write] [--duration SECONDS] [--no-vercel] [--no-nginx]
 
 Setups: direct to an upstream; bare mitmdump in reverse mode; bare mitmdump with the launcher's
 tuning; mitmdump with the addon (and with one application down); the addon through the launcher
-(scripts/mfe-proxy, the recommended way); Vercel's Node proxy when Node.js is installed. Measurements:
+(scripts/mfe-proxy, the recommended way); Vercel's Node proxy when Node.js is installed; nginx serving
+the export (`mfe-proxy export nginx`) when nginx is installed. Measurements:
 HTTP requests/s, latency and page loads, WebSocket round trips and messages/s, the proxy's memory over
 a long WebSocket connection, start-up time, and micro-benchmarks of routing and config loading. The
 load generator (this process), each proxy and each upstream are separate processes. See
@@ -36,7 +37,17 @@ from mfe_tools.bench.load import (
 )
 from mfe_tools.bench.micro import config_load_ms, route_lookup_us
 from mfe_tools.bench.report import checks, checks_table, environment, load_average, micro_table, table
-from mfe_tools.bench.setups import addon, bare_mitmdump, direct, start_times, upstreams, vercel, vercel_cli
+from mfe_tools.bench.setups import (
+    addon,
+    bare_mitmdump,
+    direct,
+    exported_nginx,
+    nginx_binary,
+    start_times,
+    upstreams,
+    vercel,
+    vercel_cli,
+)
 from mfe_tools.bench.workload import (
     CONFIG_APPLICATIONS,
     DOWN_APP,
@@ -119,7 +130,9 @@ def measure(
     return results
 
 
-def bench(duration: float, with_vercel: bool, progress: Callable[[str], None]) -> tuple[str, str]:
+def bench(
+    duration: float, with_vercel: bool, with_nginx: bool, progress: Callable[[str], None]
+) -> tuple[str, str]:
     """Run everything; the report's sections (figures, then targets)."""
     with tempfile.TemporaryDirectory(prefix="mfe-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
@@ -127,6 +140,9 @@ def bench(duration: float, with_vercel: bool, progress: Callable[[str], None]) -
         routes = {count: route_lookup_us(count) for count in PATTERN_COUNTS}
         config_ms = config_load_ms(CONFIG_APPLICATIONS, workdir)
         cli = vercel_cli(progress) if with_vercel else None
+        nginx = nginx_binary() if with_nginx else None
+        if with_nginx and nginx is None:
+            progress("exported nginx skipped: no nginx (scripts/nginx installs Debian's)")
         progress("starting the setups")
         ports = stack.enter_context(upstreams(workdir))
         targets = {
@@ -139,6 +155,8 @@ def bench(duration: float, with_vercel: bool, progress: Callable[[str], None]) -
         }
         if cli is not None:
             targets["vercel"] = stack.enter_context(vercel(cli, ports, workdir))
+        if nginx is not None:
+            targets["nginx"] = stack.enter_context(exported_nginx(nginx, ports, workdir))
         results = measure(targets, duration, workdir, progress)
         for name, seconds in start_times(ports, workdir, cli, progress).items():
             results[name]["start"] = seconds
@@ -153,6 +171,7 @@ def main() -> int:
         "--duration", type=float, default=5.0, help="seconds of each rate measurement, per setup (default 5)"
     )
     parser.add_argument("--no-vercel", action="store_true", help="leave Vercel's Node.js proxy out")
+    parser.add_argument("--no-nginx", action="store_true", help="leave nginx serving the export out")
     args = parser.parse_args()
 
     load_generator = "wrk" if shutil.which("wrk") else "built-in asyncio client"
@@ -166,7 +185,7 @@ def main() -> int:
         if args.write:
             results_section(DOC)  # a document that cannot take the results should fail now, not after the run
         progress(f"benchmarking (load generator: {load_generator}; load average {load_before})")
-        figures, targets = bench(args.duration, not args.no_vercel, progress)
+        figures, targets = bench(args.duration, not args.no_vercel, not args.no_nginx, progress)
         node = None
         if not args.no_vercel and shutil.which("node"):
             node = subprocess.run(

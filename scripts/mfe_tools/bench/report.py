@@ -27,6 +27,7 @@ SETUPS = {
     "down": f"mfe-proxy addon, {DOWN_APP} down",
     "launcher": "mfe-proxy, scripts/mfe-proxy",
     "vercel": f"Vercel's proxy {VERCEL_VERSION} (Node.js)",
+    "nginx": "nginx serving mfe-proxy export nginx",
 }
 FIGURES = {
     "rps": (f"HTTP requests/s, {CONNECTIONS} connections", "{:,.0f}"),
@@ -161,6 +162,10 @@ def checks(results: Mapping[str, Mapping[str, float]], routes: Mapping[int, floa
         )
     measured, met = _compare(results, "bare", "launcher", "page", 1.3, True)
     found.append(Check("launcher serves page loads >= 1.3\u00d7 faster than bare mitmdump", measured, met))
+    if "nginx" in results:
+        measured, met = _compare(results, "launcher", "nginx", "page", 5.0, True)
+        target = "exported nginx serves page loads > 5\u00d7 faster than the launcher"
+        found.append(Check(target, measured, met))
     if "vercel" in results:
         # No target, a gap to report: Vercel's page load time over the launcher's (above 1: ours is faster).
         measured, _ = _compare(results, "vercel", "launcher", "page", 1.0, True)

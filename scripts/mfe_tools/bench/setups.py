@@ -1,11 +1,13 @@
 """The setups the benchmark compares, each a context manager that starts its processes and yields the
 Target to measure: direct to the upstreams, bare mitmdump (also with the launcher's tuning), mitmdump
-with the addon (also with one application down), the launcher, and Vercel's Node.js proxy; and the time
-each proxy takes from start to its first routed response."""
+with the addon (also with one application down), the launcher, Vercel's Node.js proxy, and nginx
+serving the export (`mfe-proxy export nginx`); and the time each proxy takes from start to its first
+routed response."""
 
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -26,6 +28,7 @@ from mfe_tools.bench.workload import (
     START_TIMEOUT,
     VERCEL_PACKAGE,
     VERCEL_VERSION,
+    BenchError,
     Request,
     body_of,
     write_config,
@@ -116,7 +119,7 @@ def bare_arguments(ports: Mapping[str, int], port: int) -> list[str]:
 TUNED_MITMDUMP = """
 import sys
 sys.path.insert(0, sys.argv.pop(1))
-import mfe_launcher
+from mfe_proxy import launcher
 from mfe_proxy.mitmproxy_internals import CachingAddonManager
 from mitmproxy.tools import cmdline, main
 from mitmproxy.tools.dump import DumpMaster
@@ -126,7 +129,7 @@ class TunedDumpMaster(DumpMaster):
         super().__init__(opts)
         CachingAddonManager.adopt(self.addons)
 
-mfe_launcher.use_uvloop()
+launcher.use_uvloop()
 main.run(TunedDumpMaster, cmdline.mitmdump, sys.argv[1:])
 """
 
@@ -270,6 +273,43 @@ def vercel(cli: Path, ports: Mapping[str, int], workdir: Path) -> Iterator[Targe
     argv = vercel_argv(cli, workdir, config, port)
     with running("Vercel's proxy", argv, workdir / "vercel.log", answers(port, PAGE[2], "docs")) as child:
         yield Target(port, {app: app for app in APPS}, child.pid)
+
+
+def nginx_binary() -> str | None:
+    """Debian's nginx (scripts/nginx installs it), or the one MFE_NGINX names; None when there is none."""
+    named = os.environ.get("MFE_NGINX")
+    if named:
+        return named if os.access(named, os.X_OK) else None
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+
+
+@contextlib.contextmanager
+def exported_nginx(nginx: str, ports: Mapping[str, int], workdir: Path) -> Iterator[Target]:
+    """nginx serving what `mfe-proxy export nginx --standalone` writes for the benchmark's config: the
+    production engine a shared preview machine runs. Its CPU and memory are in its workers, not in the
+    process started here, so only its rates and times are measured."""
+    [port] = free_ports(1)
+    config = workdir / "microfrontends-nginx.json"
+    write_config(config, ports, proxy_port=port)
+    export = subprocess.run(
+        [sys.executable, "-m", "mfe_proxy", "export", "nginx", "--config", str(config), "--standalone"],
+        capture_output=True,
+        text=True,
+        env=pythonpath_env(),
+        timeout=60,
+        check=False,
+    )
+    if export.returncode != 0:
+        raise BenchError(f"mfe-proxy export nginx failed:\n{export.stderr}")
+    prefix = workdir / "nginx"
+    prefix.mkdir()
+    # nginx's workers drop root's rights: they must reach the prefix, inside the run's private folder.
+    for folder in (workdir, prefix):
+        folder.chmod(0o755)
+    (prefix / "nginx.conf").write_text(export.stdout)
+    argv = [nginx, "-p", str(prefix), "-c", "nginx.conf", "-e", "error.log"]
+    with running("exported nginx", argv, workdir / "nginx.log", answers(port, PAGE[2], "docs")):
+        yield Target(port, {app: app for app in APPS}, None)
 
 
 # -- start-up ------------------------------------------------------------------------------------------

@@ -1,25 +1,22 @@
-"""The recommended way to run mfe-proxy: mitmproxy with the addon, set up before it starts.
+"""mitmproxy with mfe-proxy's addons, set up before it starts: what `mfe-proxy` runs (`mfe_proxy.cli`).
 
-    scripts/mfe-proxy [--web] [mitmdump or mitmweb arguments ...]
-
-Every argument but `--web` (mitmweb instead of mitmdump) goes to mitmproxy, and any option given there
-wins over the launcher's choices. Compared with `mitmdump -s addon/mfe_router.py`, the launcher
+Every argument goes to mitmdump (mitmweb for `--web`), and any option given there wins over the
+launcher's choices. Compared with `mitmdump -s addon/mfe_router.py`, the launcher
 
 - reads the config before mitmproxy starts, so that reverse mode to the default application,
   127.0.0.1 and `options.localProxyPort` (the options the addon would otherwise switch to once
   running) are mitmproxy's options from the first moment: mitmproxy's default listener, a forward
-  proxy on every interface, never binds, and a bad config or a busy port stops start-up with the
-  addon's message and exit status 1 before anything listens;
-- turns off mitmdump's line per request (`flow_detail=0`); the WebSocket lines, the banner and the
-  summary stay;
+  proxy on every interface, never binds, and a bad config, a bad or unknown `mfe_` option or a busy
+  port stops start-up with a message and exit status 1 before anything listens;
+- turns off mitmdump's line per request (`flow_detail=0`) for mfe-proxy's own (`RequestLog`);
 - runs mitmproxy on uvloop's event loop, where installed;
 - loads mfe-proxy's addons itself, before mitmproxy reads its arguments, so that `mfe_` options are
   known (and checked) like mitmproxy's own;
 - has mitmproxy hand each event only to the addons that handle it
   (`mitmproxy_internals.CachingAddonManager`);
-- and, run as scripts/mfe-proxy does (`python -O`), skips mitmproxy's debug-only checks (`if
-  __debug__`: a type check of every field of every request and response, an event type check at
-  every step of its state machines).
+- and, run with `python -O` (as `mfe-proxy` and scripts/mfe-proxy do), skips mitmproxy's debug-only
+  checks (`if __debug__`: a type check of every field of every request and response, an event type
+  check at every step of its state machines).
 
 The measurements behind these choices are in docs/BENCHMARKS.md.
 """
@@ -39,47 +36,13 @@ from mitmproxy.tools.dump import DumpMaster
 from mitmproxy.tools.web.master import WebMaster
 
 from mfe_proxy import addons, startup
+from mfe_proxy.addons import options as mfe_options
 from mfe_proxy.addons.configuration import Configuration
 from mfe_proxy.errors import MfeError
 from mfe_proxy.mitmproxy_internals import CachingAddonManager
 
-ADDON = Path(__file__).resolve().with_name("mfe_router.py")
-WEB_FLAG = "--web"
 # Options the launcher sets on top of the addon's own (startup.own_options), unless the user did.
 QUIET_FLOWS = {"flow_detail": 0}
-
-
-# -- arguments ---------------------------------------------------------------------------------------
-
-
-def split_arguments(argv: Sequence[str]) -> tuple[str, list[str]]:
-    """The tool to run (`mitmdump`, or `mitmweb` for `--web`) and the arguments for it."""
-    tool = "mitmweb" if WEB_FLAG in argv else "mitmdump"
-    return tool, [arg for arg in argv if arg != WEB_FLAG]
-
-
-def without_addon(args: Sequence[str], addon: Path = ADDON) -> list[str]:
-    """`args` without `-s <addon>` in any form argparse accepts: the launcher loads the addons itself,
-    and loading them twice would register two proxies."""
-    kept: list[str] = []
-    skip = False
-    for index, arg in enumerate(args):
-        if skip:
-            skip = False
-            continue
-        if arg in ("-s", "--scripts") and index + 1 < len(args) and _is_addon(args[index + 1], addon):
-            skip = True
-            continue
-        if arg.startswith("--scripts=") and _is_addon(arg.partition("=")[2], addon):
-            continue
-        if arg.startswith("-s") and not arg.startswith("--") and len(arg) > 2 and _is_addon(arg[2:], addon):
-            continue
-        kept.append(arg)
-    return kept
-
-
-def _is_addon(script: str, addon: Path) -> bool:
-    return Path(script).expanduser().resolve() == addon
 
 
 def launcher_options(
@@ -107,6 +70,8 @@ class _Launched:
         CachingAddonManager.adopt(self.addons)
         loaded = addons.make()
         self.configuration = next(addon for addon in loaded if isinstance(addon, Configuration))
+        # A bad option value is refused before anything listens, as mitmproxy refuses its own.
+        self.configuration.runtime.strict = True
         self.addons.add(*loaded)
         self.set_by_user: set[str] = set()
         # Every option change from here until `extra` runs comes from the user's arguments.
@@ -144,6 +109,16 @@ def prepare(args: Any) -> dict[str, Any]:
     master = cast(_Launched, ctx.master)
     opts = master.options
     master.stop_recording()
+    declared = [option.name for option in addons.declared_options()]
+    typo = mfe_options.unknown(opts.deferred, declared)
+    if typo is not None:
+        raise StartError(f"mfe-proxy cannot start: {typo}")
+    web_host = opts.web_host if "web_host" in opts else ""
+    if "web_port" in opts and startup.busy_address(web_host or "127.0.0.1", opts.web_port):
+        raise StartError(
+            f"mitmweb cannot listen on {web_host or '127.0.0.1'}:{opts.web_port}: the port is busy; "
+            "pick another with --set web_port=N"
+        )
     try:
         setup = startup.load(opts.mfe_config, opts.mfe_local_apps, Path.cwd(), os.environ)
     except MfeError as error:
@@ -213,21 +188,17 @@ def _mitmweb_parser(opts: options.Options) -> argparse.ArgumentParser:
     return parser
 
 
-def launch(argv: Sequence[str]) -> int:
-    tool, args = split_arguments(argv)
+def launch(web: bool, args: Sequence[str]) -> int:
+    """Run mitmdump (mitmweb when `web`) with mfe-proxy and `args`; the exit status."""
     use_uvloop()
     try:
-        if tool == "mitmweb":
-            main.run(LaunchedWebMaster, _mitmweb_parser, without_addon(args), prepare)
+        if web:
+            main.run(LaunchedWebMaster, _mitmweb_parser, args, prepare)
         else:
-            main.run(LaunchedDumpMaster, cmdline.mitmdump, without_addon(args), prepare)
+            main.run(LaunchedDumpMaster, cmdline.mitmdump, args, prepare)
     except StartError as error:
         print(error, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(launch(sys.argv[1:]))

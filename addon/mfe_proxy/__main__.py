@@ -1,0 +1,5 @@
+import sys
+
+from mfe_proxy.cli import main
+
+sys.exit(main())
