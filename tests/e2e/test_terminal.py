@@ -80,6 +80,22 @@ def test_request_lines_can_be_turned_off_keeping_the_rest(launch, upstream):
     assert "/docs/quiet" not in output
 
 
+def test_quiet_hides_request_lines_as_every_info_line(launch, upstream):
+    web, docs = upstream("web"), upstream("docs")
+    proxy = launch(two_apps(web, docs, proxy_port=free_port()), "-q", expect_ready=False)
+    deadline = time.monotonic() + TIMEOUT
+    while True:  # -q hides the readiness line too: ready once it answers
+        try:
+            assert proxy.get("/docs/x").status == 200
+            break
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline and proxy.process.poll() is None, proxy.output()
+            time.sleep(0.05)
+    returncode, output = proxy.stop()
+    assert returncode == 0, output
+    assert "/docs/x" not in output
+
+
 def test_a_down_application_is_named_in_its_line(launch, upstream):
     web = upstream("web")
     docs_port = free_port()

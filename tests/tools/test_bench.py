@@ -213,3 +213,30 @@ def test_the_exported_nginx_is_held_to_five_times_the_launchers_page_loads(nginx
     target = "exported nginx serves page loads > 5\u00d7 faster than the launcher"
     assert found[target] == (f"{200.0 / nginx_page:.3f}\u00d7", met)
     assert "|  | nginx serving mfe-proxy export nginx | " + f"{nginx_page:.1f} |" in report.table(results)
+
+
+def test_the_client_opens_a_new_connection_after_connection_close():
+    """nginx ends a keep-alive connection every `keepalive_requests` with `Connection: close`: the
+    benchmark's client goes on with a new one instead of failing (a real server on 127.0.0.1)."""
+    connections = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> list[tuple[int, bytes]]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = await load.Client.open(port)
+        try:
+            return [await client.get(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") for _ in range(3)]
+        finally:
+            await client.close()
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(scenario()) == [(200, b"ok")] * 3
+    assert len(connections) == 3

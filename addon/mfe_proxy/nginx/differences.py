@@ -170,8 +170,15 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         "Host names of fallbacks and remote upstreams",
         "resolved when connecting",
-        "resolved once when nginx starts, or on each request with a resolver (`resolver=`)",
+        "resolved once when nginx starts, or on each request with `--resolver`",
         "nginx resolves upstream names at start unless it is given a resolver",
+    ),
+    Difference(
+        "Keep-alive connections from browsers",
+        "kept for any number of requests; closed after 10 minutes without traffic (`tcp_timeout`)",
+        "closed after 1,000 requests (`Connection: close` on the last) or 75 s without one",
+        "nginx's defaults (`keepalive_requests`, `keepalive_timeout`), which bound a connection's memory; "
+        "browsers open a new connection as they would for any server",
     ),
     Difference(
         "The proxy's own responses",

@@ -37,26 +37,37 @@ from mfe_tools.bench.workload import (
 
 # -- HTTP client -------------------------------------------------------------------------------------
 
+_CLOSING = re.compile(rb"\r\nconnection:\s*close\r\n", re.IGNORECASE)
+
 
 class Client:
     """One keep-alive connection that sends a request and reads its whole response before the next."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.port = port
         self.reader = reader
         self.writer = writer
+        self.ended = False  # the server said it closes the connection
 
     @classmethod
     async def open(cls, port: int) -> "Client":
         reader, writer = await asyncio.open_connection(HOST, port)
-        return cls(reader, writer)
+        return cls(port, reader, writer)
 
     async def get(self, request: bytes) -> tuple[int, bytes]:
+        if self.ended:
+            # As a browser does after `Connection: close` (nginx ends a connection after
+            # `keepalive_requests`): the next request on a new connection.
+            await self.close()
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+            self.ended = False
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         length = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
         if length is None:
             raise BenchError(f"a response without Content-Length: {head[:200]!r}")
         body = await self.reader.readexactly(int(length[1]))
+        self.ended = _CLOSING.search(head) is not None
         return int(head[9:12]), body
 
     async def close(self) -> None:
