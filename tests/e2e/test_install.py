@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.harness import READY, TIMEOUT, ProxyProcess, spawn_proxy, ws_connect
+from e2e.harness import READY, START_TIMEOUT, TIMEOUT, ProxyProcess, spawn_proxy, ws_connect
 from e2e.ws_upstream import WsUpstream
 from helpers import ADDON, ROOT, free_port, local, two_apps
 
@@ -81,9 +81,15 @@ def site(tmp_path: Path, upstream) -> Iterator[tuple[dict, WsUpstream]]:
 
 
 def start(
-    command: list[str | Path], config: dict, directory: Path, confdir: Path, **env: str
+    command: list[str | Path],
+    config: dict,
+    directory: Path,
+    confdir: Path,
+    ready_within: float = START_TIMEOUT,
+    **env: str,
 ) -> ProxyProcess:
-    """`command` with the config written to `directory`, where it runs; waits for the readiness line."""
+    """`command` with the config written to `directory`, where it runs; waits `ready_within` seconds
+    for the readiness line."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "microfrontends.json").write_text(json.dumps(config))
     argv = [str(part) for part in command] + ["--set", f"confdir={confdir}"]
@@ -91,7 +97,7 @@ def start(
         argv, directory, directory / "output.log", config["options"]["localProxyPort"], env=env or None
     )
     try:
-        proxy.wait_for(READY, INSTALL_TIMEOUT if "bootstrap" in str(command[0]) else 30)
+        proxy.wait_for(READY, ready_within)
     except BaseException:
         proxy.terminate()
         raise
@@ -176,7 +182,8 @@ def test_starting_from_a_checkout_sets_up_the_proxy_alone(site, tmp_path, mitmpr
     }
     command = [checkout / "scripts" / "mfe-proxy"]
 
-    first = start(command, config, tmp_path / "site", mitmproxy_confdir, **env)
+    # The first start sets .venv up: a real install.
+    first = start(command, config, tmp_path / "site", mitmproxy_confdir, INSTALL_TIMEOUT, **env)
     try:
         assert_routes(first, hmr)
     finally:
